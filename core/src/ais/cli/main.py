@@ -1,0 +1,108 @@
+"""Entry point of ``ais``: parse, dispatch, and turn every ``AisError`` into one line + exit code."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from ais._version import __version__
+from ais.errors import EXIT_PLUGIN, EXIT_USAGE, AisError, UsageError
+
+#: Modules that add core commands; each has ``add_commands(subparsers, common_parser)``.
+COMMAND_MODULES = (
+    "ais.cli.plugins_cmd",
+    "ais.cli.config_cmd",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (via ``UsageError``), not usage text + exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def build_parser() -> tuple[_Parser, Any]:
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="ais.toml to use (default: $AIS_CONFIG, else ./ais.toml)",
+    )
+    parser = _Parser(prog="ais", description="AIS: a plugin-based, risk-gated trading framework.")
+    parser.add_argument("--version", action="version", version=f"ais {__version__}")
+    parser.add_argument("--config", metavar="PATH", default=None, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(sub, common)
+    return parser, sub
+
+
+def _plugin_command(parser: _Parser, sub: Any, common: _Parser, argv: list[str]) -> argparse.Namespace | None:
+    """Commands contributed by enabled integrations (``ais_cli_commands``): loaded only when the
+    command is not one of core's."""
+    from ais.config.loader import load_config
+    from ais.plugins.host import PluginHost
+
+    pre, _ = common.parse_known_args(argv)
+    config = load_config(getattr(pre, "config", None))
+    host = PluginHost.from_config(config)
+    host.raise_failures()
+    for key, command in host.cli_commands():
+        if command.name in sub.choices:
+            raise AisError(f"{key}: command {command.name!r} clashes with an existing command", EXIT_PLUGIN)
+        p = sub.add_parser(command.name, parents=[common], help=command.help)
+        command.configure(p)
+        p.set_defaults(func=command.run)
+    return parser.parse_args(argv) if host.cli_commands() else None
+
+
+def _command_word(args: list[str]) -> str | None:
+    """The first positional word (skipping the value of ``--config PATH``)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--config":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
+    try:
+        parser, sub = build_parser()
+        first = _command_word(args_list)
+        if first is not None and first not in sub.choices and "--version" not in args_list:
+            common = _Parser(add_help=False)
+            common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
+            namespace = _plugin_command(parser, sub, common, args_list)
+            if namespace is None:
+                raise UsageError(f"ais: unknown command {first!r} (see ais --help)")
+        else:
+            namespace = parser.parse_args(args_list)
+        if getattr(namespace, "func", None) is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        code: int = namespace.func(namespace)
+        return code
+    except AisError as exc:
+        print(f"ais: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ais: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def run() -> None:  # console-script entry point
+    sys.exit(main())

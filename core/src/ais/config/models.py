@@ -1,0 +1,93 @@
+"""The core sections of ais.toml, as pydantic models. Plugin instance tables are validated by the
+config model each plugin declares (see ``ais.config.loader``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Mode = Literal["backtest", "paper", "shadow", "live"]
+
+#: The plugin kinds, in the order of the cycle; each is a table of instances in ais.toml.
+INSTANCE_SECTIONS = ("data", "agents", "arbitration", "guards", "exchanges", "integrations")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AisSection(Section):
+    """``[ais]``: what runs and on what."""
+
+    mode: Mode = Field("paper", description="backtest, paper, shadow or live")
+    cycle_interval: float = Field(60.0, gt=0, description="seconds between cycles on the wall clock")
+    symbols: list[str] = Field(min_length=1, description="symbols traded, e.g. ['ETH/BTC']")
+    timezone: str = Field("UTC", description="IANA timezone for calendar days (daily loss)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as 'UTC')") from None
+        return value
+
+
+class StoreSection(Section):
+    """``[store]``: the append-only event store."""
+
+    path: str = Field("ais-events.sqlite", description="SQLite file of the event store")
+    batch_size: int = Field(
+        1000, gt=0, description="events per group commit in backtests (order intents are always durable first)"
+    )
+
+
+class RiskSection(Section):
+    """``[risk]``: the risk engine. Keys come from AIS_RISK_HMAC_* environment variables, never here."""
+
+    token_ttl: int = Field(300, gt=0, description="seconds a risk token stays valid")
+
+
+class PortfolioSection(Section):
+    """``[portfolio]``: money and sizing."""
+
+    initial_cash: float = Field(10_000.0, gt=0, description="starting cash in the quote currency")
+    quote_currency: str = Field("USDT", min_length=1, description="currency NAV is counted in")
+    target_weight: float = Field(
+        0.1, gt=0, le=1, description="fraction of NAV a full-confidence signal targets"
+    )
+    max_weight: float = Field(0.25, gt=0, le=1, description="cap on one position's weight of NAV")
+
+
+class RoutingSection(Section):
+    """``[routing]``: which exchange instance trades which symbol."""
+
+    default: str | None = Field(None, description="exchange instance for symbols not listed")
+    symbols: dict[str, str] = Field(default_factory=dict, description="symbol -> exchange instance")
+
+
+class InstanceCommon(Section):
+    """Keys core reads in every ``[<kind>.<instance>]`` table; the rest belong to the plugin."""
+
+    plugin: str = Field(description="entry-point name of the plugin (defaults to the instance name)")
+    enabled: bool = Field(True, description="false keeps the table but loads nothing")
+
+
+class AgentCommon(InstanceCommon):
+    weight: float = Field(1.0, ge=0, description="the agent's weight in arbitration")
+
+
+COMMON_KEYS: dict[str, type[InstanceCommon]] = {
+    kind: (AgentCommon if kind == "agents" else InstanceCommon) for kind in INSTANCE_SECTIONS
+}
+
+CORE_SECTIONS: dict[str, type[Section]] = {
+    "ais": AisSection,
+    "store": StoreSection,
+    "risk": RiskSection,
+    "portfolio": PortfolioSection,
+    "routing": RoutingSection,
+}

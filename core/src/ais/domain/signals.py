@@ -1,0 +1,45 @@
+"""Signals: what an agent thinks a symbol will do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    LONG = "long"
+    SHORT = "short"
+    FLAT = "flat"
+
+
+@dataclass(slots=True, frozen=True)
+class Signal:
+    """An agent's view of one symbol.
+
+    - ``confidence`` in [0, 1]; ``expected_return`` a fraction over ``horizon_s`` seconds;
+    - ``liquidity`` in [0, 1], derived from the symbol's volume/spread/book (1 = deep);
+    - ``group`` ties legs that must be treated together (pairs trading); ``None`` for a single leg.
+    ``agent`` is the agent *instance* name from ais.toml; core sets it if the plugin leaves it empty.
+    """
+
+    symbol: str
+    direction: Direction
+    confidence: float
+    expected_return: float
+    horizon_s: int
+    liquidity: float
+    rationale: str
+    ts: int
+    agent: str = ""
+    group: str | None = None
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` if a field is out of range (core calls this on every plugin signal)."""
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"signal confidence must be in [0, 1] (got {self.confidence})")
+        if not 0.0 <= self.liquidity <= 1.0:
+            raise ValueError(f"signal liquidity must be in [0, 1] (got {self.liquidity})")
+        if self.horizon_s <= 0:
+            raise ValueError(f"signal horizon_s must be > 0 (got {self.horizon_s})")
+        if not isinstance(self.direction, Direction):
+            raise ValueError(f"signal direction must be a Direction (got {self.direction!r})")

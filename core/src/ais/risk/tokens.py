@@ -1,0 +1,164 @@
+"""Risk tokens: HMAC-SHA256 over every economic field of an order (DESIGN §5).
+
+Format: ``v1.<key id>.<issued-at ms>.<expiry ms>.<mac, urlsafe base64>``. The MAC covers a canonical
+encoding of order id, client order id, venue, symbol, side, type, quantity, limit price,
+reduce-only, issued-at, expiry and key id, so changing any of them invalidates the token.
+
+Public API for exchange-adapter authors: ``Keyring.from_env()`` and ``verify_token(order, keyring)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from dataclasses import dataclass
+
+from ais.domain.orders import Order
+from ais.errors import SecretError
+
+MIN_KEY_BYTES = 32
+ENV_SECRET = "AIS_RISK_HMAC_SECRET"
+ENV_SECRET_PREVIOUS = "AIS_RISK_HMAC_SECRET_PREVIOUS"
+ENV_KEY_ID = "AIS_RISK_HMAC_KEY_ID"
+ENV_KEY_ID_PREVIOUS = "AIS_RISK_HMAC_KEY_ID_PREVIOUS"
+_SEP = "\x1f"
+
+
+class TokenError(Exception):
+    """A token was refused. ``reason`` is a stable code: MISSING, MALFORMED, UNKNOWN_KEY,
+    BAD_SIGNATURE, EXPIRED, NOT_YET_VALID, REPLAYED."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+def fingerprint(key: bytes) -> str:
+    return "fp-" + hashlib.sha256(key).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The current signing key and, during a rotation, the previous one (verify only)."""
+
+    key_id: str
+    key: bytes
+    previous_id: str | None = None
+    previous: bytes | None = None
+
+    def __post_init__(self) -> None:
+        for name, key in (("current", self.key), ("previous", self.previous)):
+            if key is not None and len(key) < MIN_KEY_BYTES:
+                raise SecretError(f"the {name} risk HMAC key is shorter than {MIN_KEY_BYTES} bytes")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Keyring:
+        """Keys from ``AIS_RISK_HMAC_SECRET`` (+ ``_PREVIOUS``, ``AIS_RISK_HMAC_KEY_ID``).
+        Raises ``SecretError`` (exit 4) naming the variable to set."""
+        env = os.environ if environ is None else environ
+        raw = env.get(ENV_SECRET, "")
+        if not raw:
+            raise SecretError(
+                f"{ENV_SECRET} is not set: set it to a random secret of at least {MIN_KEY_BYTES} bytes "
+                "(e.g. `export AIS_RISK_HMAC_SECRET=$(python -c 'import secrets; print(secrets.token_hex(32))')`)"
+            )
+        key = raw.encode()
+        if len(key) < MIN_KEY_BYTES:
+            raise SecretError(
+                f"{ENV_SECRET} is {len(key)} bytes; set it to a random secret of at least {MIN_KEY_BYTES} bytes"
+            )
+        prev_raw = env.get(ENV_SECRET_PREVIOUS, "")
+        previous = prev_raw.encode() if prev_raw else None
+        if previous is not None and len(previous) < MIN_KEY_BYTES:
+            raise SecretError(f"{ENV_SECRET_PREVIOUS} is shorter than {MIN_KEY_BYTES} bytes")
+        return cls(
+            key_id=env.get(ENV_KEY_ID) or fingerprint(key),
+            key=key,
+            previous_id=(env.get(ENV_KEY_ID_PREVIOUS) or fingerprint(previous)) if previous else None,
+            previous=previous,
+        )
+
+    @classmethod
+    def ephemeral(cls) -> Keyring:
+        """A random per-run key (backtests)."""
+        key = secrets.token_bytes(MIN_KEY_BYTES)
+        return cls(key_id="run-" + secrets.token_hex(4), key=key)
+
+    def key_for(self, key_id: str) -> bytes | None:
+        if hmac.compare_digest(key_id, self.key_id):
+            return self.key
+        if self.previous_id is not None and hmac.compare_digest(key_id, self.previous_id):
+            return self.previous
+        return None
+
+
+def _canonical(order: Order, issued_at: int, expiry: int, key_id: str) -> bytes:
+    limit = "" if order.limit_price is None else repr(float(order.limit_price))
+    return _SEP.join(
+        (
+            order.id,
+            order.client_order_id,
+            order.venue,
+            order.symbol,
+            order.side.value,
+            order.type.value,
+            repr(float(order.quantity)),
+            limit,
+            "1" if order.reduce_only else "0",
+            str(issued_at),
+            str(expiry),
+            key_id,
+        )
+    ).encode()
+
+
+def _mac(key: bytes, message: bytes) -> str:
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def sign(order: Order, keyring: Keyring, now_ms: int, ttl_s: int) -> str:
+    """A token approving exactly ``order`` from ``now_ms`` for ``ttl_s`` seconds."""
+    expiry = now_ms + ttl_s * 1000
+    mac = _mac(keyring.key, _canonical(order, now_ms, expiry, keyring.key_id))
+    return f"v1.{keyring.key_id}.{now_ms}.{expiry}.{mac}"
+
+
+def parse(token: str) -> tuple[str, int, int, str]:
+    """(key id, issued-at, expiry, mac) of a token; ``TokenError(MALFORMED)`` if it is not one."""
+    parts = token.split(".")
+    if len(parts) != 5 or parts[0] != "v1":
+        raise TokenError("MALFORMED", "not a v1 risk token")
+    try:
+        return parts[1], int(parts[2]), int(parts[3]), parts[4]
+    except ValueError:
+        raise TokenError("MALFORMED", "token times are not integers") from None
+
+
+def verify_token(order: Order, keyring: Keyring, now_ms: int | None = None) -> None:
+    """Raise ``TokenError`` unless ``order.token`` is a valid, unexpired approval of exactly this
+    order by a key in ``keyring``. Constant-time comparison. Does not track single use (the OMS
+    does); exchange adapters call this before sending."""
+    if not order.token:
+        raise TokenError("MISSING", f"order {order.client_order_id} carries no risk token")
+    key_id, issued_at, expiry, mac = parse(order.token)
+    key = keyring.key_for(key_id)
+    if key is None:
+        raise TokenError("UNKNOWN_KEY", f"token key id {key_id!r} is not a configured key")
+    expected = _mac(key, _canonical(order, issued_at, expiry, key_id))
+    if not hmac.compare_digest(expected, mac):
+        raise TokenError("BAD_SIGNATURE", f"token does not match order {order.client_order_id}")
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    if now >= expiry:
+        raise TokenError("EXPIRED", f"token expired {now - expiry} ms ago")
+    if now < issued_at - 5_000:  # allow a little clock skew between signer and verifier
+        raise TokenError("NOT_YET_VALID", "token issued in the future")
+
+
+def token_id(token: str) -> str:
+    """The identity used for single-use tracking (the MAC part)."""
+    return token.rsplit(".", 1)[-1]

@@ -1,0 +1,1 @@
+"""classic strategy agents (momentum, ...)"""

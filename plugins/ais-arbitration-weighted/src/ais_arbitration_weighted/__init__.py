@@ -1,0 +1,1 @@
+"""weighted arbitration: weight x confidence x expected return x liquidity, one winner per symbol"""

@@ -1,0 +1,1 @@
+"""standard risk guards: drawdown, daily loss, leverage, exposure, position weight, liquidity, order notional, order rate"""
