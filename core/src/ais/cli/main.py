@@ -16,6 +16,8 @@ from ais.errors import EXIT_PLUGIN, EXIT_USAGE, AisError, UsageError
 COMMAND_MODULES = (
     "ais.cli.plugins_cmd",
     "ais.cli.config_cmd",
+    "ais.cli.run_cmd",
+    "ais.cli.ops_cmd",
 )
 
 

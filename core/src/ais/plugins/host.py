@@ -213,6 +213,10 @@ class PluginHost:
         merged.gaps = frozenset(gaps)
         return merged
 
+    def has_timeline(self) -> bool:
+        """True if a data provider replays recorded time (``ais_data_next_time``): simulated clock."""
+        return bool(self._calls("ais_data_next_time"))
+
     def next_time(self, after_ms: int) -> int | None:
         """The earliest next bar time over all providers; ``None`` when all are exhausted."""
         times = [t for _, call in self._calls("ais_data_next_time") if (t := call(after_ms)) is not None]

@@ -1,0 +1,206 @@
+"""The coordinator: one cycle = data → agents → arbitration → allocator → risk → OMS → exchange →
+fill tracker → portfolio → event store → integrations (DESIGN §4).
+
+This is the per-bar hot path: hook implementations are resolved once (``PluginHost``), the
+portfolio snapshot is built at most once per cycle and only when a guard or an order needs it, and
+store writes are group-committed except for what must be durable before it takes effect.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ais.context import ArbitrationContext, SharedState
+from ais.domain.market import MarketSnapshot
+from ais.domain.orders import MarketRules
+from ais.domain.portfolio import PortfolioSnapshot
+from ais.domain.risk import RiskState
+from ais.domain.signals import Signal
+from ais.oms.manager import OrderManager, order_payload
+from ais.plugins.host import ExchangeHandle, PluginHost
+from ais.portfolio.allocator import Allocator
+from ais.portfolio.ledger import Ledger
+from ais.risk.engine import RiskEngine
+
+Record = Callable[..., None]
+
+
+@dataclass
+class RunStats:
+    """Counters for the end-of-run summary."""
+
+    cycles: int = 0
+    signals: int = 0
+    decisions: int = 0
+    orders: int = 0
+    rejections: Counter[str] = field(default_factory=Counter)
+    agent_errors: int = 0
+    first_ts: int | None = None
+    last_ts: int | None = None
+
+
+class Coordinator:
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        symbols: tuple[str, ...],
+        host: PluginHost,
+        ledger: Ledger,
+        allocator: Allocator,
+        risk: RiskEngine,
+        oms: OrderManager,
+        exchanges: dict[str, ExchangeHandle],
+        venue_for: Callable[[str], str | None],
+        shared: SharedState,
+        record: Record,
+        checkpoint_each_cycle: bool,
+        stats: RunStats | None = None,
+        order_seq: int = 0,
+    ) -> None:
+        self.run_id = run_id
+        self.symbols = symbols
+        self.host = host
+        self.ledger = ledger
+        self.allocator = allocator
+        self.risk = risk
+        self.oms = oms
+        self.exchanges = exchanges
+        self.venue_for = venue_for
+        self.record = record
+        self.checkpoint_each_cycle = checkpoint_each_cycle
+        self.stats = stats or RunStats()
+        self.order_seq = order_seq
+        self._short = run_id.split("-")[-1][:8]
+        self._agents = host.agent_runner(shared)
+        self._arbitration = ArbitrationContext(host.agent_weights(), shared)
+        self._on_market = [ex.on_market for ex in exchanges.values()]
+        self._assess = host.has_guard_assessments()
+        self._rules: dict[tuple[str, str], MarketRules] = {}
+        self._fill_since = 0
+        self._snapshot: MarketSnapshot | None = None
+
+    # -- the cycle ----------------------------------------------------------------------------
+
+    def cycle(self, now: int) -> None:
+        stats = self.stats
+        snapshot = self.host.snapshot(self.symbols, now)
+        self._snapshot = snapshot
+        for on_market in self._on_market:
+            on_market(snapshot)
+        oms = self.oms
+        if oms.live:
+            oms.poll_fills(self._fill_since)
+        self._fill_since = now
+        self.ledger.mark(snapshot)
+        portfolio: PortfolioSnapshot | None = None
+        if self._assess:
+            portfolio = self.ledger.snapshot()
+            if self.risk.assess(portfolio, snapshot, now):
+                self.kill_switch_tripped()
+        signals, errors = self._agents(snapshot)
+        if errors:
+            stats.agent_errors += len(errors)
+            for key, exc in errors:
+                self.record("agent.error", {"agent": key, "error": f"{type(exc).__name__}: {exc}"}, ts=now)
+        if signals:
+            stats.signals += len(signals)
+            selected = self.host.arbitrate(signals, self._arbitration)
+            if selected:
+                stats.decisions += 1
+                self.record("decision", {"signals": [_signal_payload(s) for s in signals],
+                                         "selected": [_signal_payload(s) for s in selected]}, ts=now)
+                for signal in selected:
+                    portfolio = self._act(signal, snapshot, now, portfolio)
+        stats.cycles += 1
+        if stats.first_ts is None:
+            stats.first_ts = now
+        stats.last_ts = now
+        if self.checkpoint_each_cycle:
+            self.record("cycle", {"n": stats.cycles}, ts=now, flush=True)
+
+    def _act(
+        self, signal: Signal, snapshot: MarketSnapshot, now: int, portfolio: PortfolioSnapshot | None
+    ) -> PortfolioSnapshot | None:
+        symbol = signal.symbol
+        venue = self.venue_for(symbol)
+        if venue is None or venue not in self.exchanges:
+            self._reject(signal, "NO_ROUTE", f"no exchange routes {symbol}", now)
+            return portfolio
+        price = snapshot.price(symbol) or self.ledger.prices.get(symbol)
+        if price is None:
+            self._reject(signal, "NO_MARKET_DATA", f"no price for {symbol}", now)
+            return portfolio
+        rules = self._rules.get((venue, symbol))
+        if rules is None:
+            rules = self.exchanges[venue].market_rules(symbol) or MarketRules(symbol)
+            self._rules[(venue, symbol)] = rules
+        held = self.ledger.position(symbol) + self.oms.in_flight(symbol)
+        self.order_seq += 1
+        n = self.order_seq
+        order = self.allocator.size(
+            signal,
+            nav=self.ledger.nav,
+            price=price,
+            held=held,
+            rules=rules,
+            order_id=f"{self.run_id}:{n}",
+            client_order_id=f"ais-{self._short}-{n}",
+            venue=venue,
+            ts=now,
+        )
+        if order is None:
+            self.order_seq -= 1  # nothing to do: the id is not spent
+            return portfolio
+        if portfolio is None:
+            portfolio = self.ledger.snapshot()
+        signed, rejections = self.risk.evaluate(order, portfolio, snapshot, now)
+        if signed is None:
+            codes = [v.reason_code or "REJECTED" for v in rejections]
+            self.stats.rejections.update(codes)
+            self.record("risk.rejected", order_payload(order) | {
+                "reasons": codes, "messages": [f"{v.guard}: {v.message}" for v in rejections]}, ts=now)
+            return portfolio
+        self.stats.orders += 1
+        self.oms.submit(signed)
+        return None  # the portfolio changes once the order fills: rebuild on next use
+
+    def _reject(self, signal: Signal, code: str, message: str, now: int) -> None:
+        self.stats.rejections[code] += 1
+        self.record("risk.rejected", {"symbol": signal.symbol, "strategy": signal.agent, "reasons": [code],
+                                      "messages": [message]}, ts=now)
+
+    def kill_switch_tripped(self) -> None:
+        """HALTED: cancel every open order at once."""
+        cancelled = self.oms.cancel_all("kill switch")
+        self.record("risk.kill_switch", {"cancelled": cancelled, "reason": self.risk.state_reason}, flush=True)
+
+    def operator_state(self, state: RiskState, reason: str) -> None:
+        """Apply a state change an operator recorded from another process (``ais kill``)."""
+        if state is self.risk.state:
+            return
+        self.risk.state = state
+        self.risk.state_reason = reason
+        if state is RiskState.HALTED:
+            self.kill_switch_tripped()
+
+    @property
+    def snapshot(self) -> MarketSnapshot | None:
+        return self._snapshot
+
+
+def _signal_payload(s: Signal) -> dict[str, Any]:
+    return {
+        "agent": s.agent,
+        "symbol": s.symbol,
+        "direction": s.direction.value,
+        "confidence": s.confidence,
+        "expected_return": s.expected_return,
+        "horizon_s": s.horizon_s,
+        "liquidity": s.liquidity,
+        "rationale": s.rationale,
+        "group": s.group,
+    }

@@ -1,0 +1,150 @@
+"""Recovery after a restart (DESIGN §7): rebuild from the event store, then reconcile with the
+venues — orders, then fills, then positions — and submit nothing twice.
+
+The risk state is global to a store (a kill switch survives restarts and new runs); positions,
+orders and tokens belong to the run being resumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ais.domain.events import Event
+from ais.domain.orders import Fill, Order, OrderStatus, OrderType, Side
+from ais.domain.risk import RiskState
+from ais.engine.coordinator import RunStats
+from ais.oms.manager import OrderManager, OrderRecord
+from ais.portfolio.ledger import Ledger
+from ais.risk.tokens import token_id
+from ais.store.events import EventStore
+
+Record = Callable[..., None]
+
+
+@dataclass
+class StoreState:
+    risk_state: RiskState = RiskState.ACTIVE
+    risk_reason: str = ""
+    unfinished_run: str | None = None
+    unfinished_config: str | None = None
+    used_tokens: set[str] = field(default_factory=set)
+
+
+def inspect(store: EventStore) -> StoreState:
+    """What a start needs to know: the risk state, every token ever used, and the run (if any) that
+    was started and never ended."""
+    state = StoreState()
+    for event in store.events(types=("risk.state", "run.start", "run.end", "order.intent")):
+        payload = event.payload
+        if event.type == "risk.state":
+            state.risk_state = RiskState(payload["state"])
+            state.risk_reason = payload.get("reason", "")
+        elif event.type == "run.start":
+            state.unfinished_run = event.run_id
+            state.unfinished_config = payload.get("config_hash")
+        elif event.type == "run.end" and event.run_id == state.unfinished_run:
+            state.unfinished_run = None
+        elif payload.get("token"):
+            state.used_tokens.add(token_id(payload["token"]))
+    return state
+
+
+def _order(p: dict[str, Any]) -> Order:
+    return Order(p["order_id"], p["client_order_id"], p["venue"], p["symbol"], Side(p["side"]),
+                 OrderType(p["type"]), p["quantity"], p["limit_price"], p["reduce_only"], p["strategy"],
+                 0, p.get("token"))
+
+
+_TERMINAL_EVENTS = {
+    "order.rejected": OrderStatus.REJECTED,
+    "order.cancelled": OrderStatus.CANCELLED,
+    "order.expired": OrderStatus.EXPIRED,
+}
+
+
+def rebuild(events: list[Event], ledger: Ledger, oms: OrderManager, stats: RunStats) -> tuple[int, int]:
+    """Replay one run's events into the ledger, the order book and the counters.
+    Returns (orders sequence number reached, last cycle ts)."""
+    seq = 0
+    last_ts = 0
+    for event in events:
+        p = event.payload
+        kind = event.type
+        if kind == "order.intent":
+            order = _order(p)
+            oms.records[order.client_order_id] = OrderRecord(order, OrderStatus.APPROVED)
+            seq = max(seq, int(order.id.rsplit(":", 1)[-1]))
+            stats.orders += 1
+        elif kind in ("order.submitted", "order.in_flight", "order.reconciled"):
+            rec = oms.records[p["client_order_id"]]
+            if rec.status is OrderStatus.APPROVED:
+                rec.status = OrderStatus.SUBMITTED
+                oms.live[rec.order.client_order_id] = rec
+        elif kind == "order.fill":
+            rec = oms.records[p["client_order_id"]]
+            fill = Fill(p["trade_id"], p["client_order_id"], p["venue"], p["symbol"], Side(p["side"]),
+                        p["quantity"], p["price"], p["fee"], p["fill_ts"])
+            oms.seen_trades.add((fill.venue, fill.trade_id))
+            rec.avg_price = (rec.avg_price * rec.filled + fill.price * fill.quantity) / (rec.filled + fill.quantity)
+            rec.filled += fill.quantity
+            rec.status = OrderStatus(p["status"])
+            if rec.status.is_terminal:
+                oms.live.pop(rec.order.client_order_id, None)
+            ledger.apply_fill(fill)
+        elif kind in _TERMINAL_EVENTS:
+            rec = oms.records.get(p["client_order_id"])
+            if rec is not None:
+                rec.status = _TERMINAL_EVENTS[kind]
+                oms.live.pop(rec.order.client_order_id, None)
+        elif kind == "risk.rejected":
+            stats.rejections.update(p.get("reasons", []))
+        elif kind == "decision":
+            stats.decisions += 1
+            stats.signals += len(p.get("signals", []))
+        elif kind == "cycle":
+            stats.cycles = p["n"]
+            last_ts = event.ts
+            stats.first_ts = stats.first_ts or event.ts
+            stats.last_ts = event.ts
+    return seq, last_ts
+
+
+def reconcile(oms: OrderManager, ledger: Ledger, record: Record, *, tolerance: float = 1e-9) -> list[str]:
+    """Orders, then fills, then positions. Returns the mismatches found (each also an event)."""
+    mismatches: list[str] = []
+    venues = oms.exchanges
+    # 1. Orders: an intent the venue never acknowledged is looked up, never resent.
+    known: dict[str, set[str]] = {}
+    fills_by_venue: dict[str, list[Fill]] = {}
+    for name, venue in venues.items():
+        fills_by_venue[name] = list(venue.fills(0))
+        known[name] = {o.client_order_id for o in venue.open_orders()} | {
+            f.client_order_id for f in fills_by_venue[name]
+        }
+    for coid, rec in oms.records.items():
+        if rec.status is OrderStatus.APPROVED:
+            if coid in known.get(rec.order.venue, set()):
+                rec.status = OrderStatus.SUBMITTED
+                oms.live[coid] = rec
+                record("order.reconciled", {"client_order_id": coid, "found": True})
+            else:
+                rec.status = OrderStatus.EXPIRED
+                record("order.expired", {"client_order_id": coid,
+                                         "reason": "journaled but unknown to the venue after restart; not resent"})
+    # 2. Fills the store missed (the process died between the venue's fill and our record).
+    for fills in fills_by_venue.values():
+        for fill in fills:
+            oms.apply_fill(fill)
+    # 3. Positions.
+    for name, venue in venues.items():
+        theirs = {p.symbol: p.quantity for p in venue.positions()}
+        ours = {s: h.quantity for s, h in ledger.holdings.items() if h.venue == name and h.quantity}
+        for symbol in sorted(set(theirs) | set(ours)):
+            a, b = ours.get(symbol, 0.0), theirs.get(symbol, 0.0)
+            if abs(a - b) > tolerance * max(1.0, abs(a), abs(b)):
+                line = f"{name} {symbol}: store says {a:g}, venue says {b:g}"
+                mismatches.append(line)
+                record("reconcile.mismatch", {"venue": name, "symbol": symbol, "ours": a, "theirs": b})
+    return mismatches

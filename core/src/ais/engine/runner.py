@@ -1,0 +1,305 @@
+"""Setting up a run from ais.toml and running it to the end: the one code path of every mode.
+
+Order of start-up checks (each refusal is one line and an exit code, before anything is written):
+config (2) → live gates (2) → plugins (3) → risk secret (4) → store → recovery → reconciliation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ais.config.loader import AisConfig, check_capabilities, load_config
+from ais.context import RunContext, SharedState
+from ais.domain.events import Event
+from ais.domain.orders import Order
+from ais.domain.risk import RiskState
+from ais.engine.clock import SimulatedClock, WallClock
+from ais.engine.coordinator import Coordinator, RunStats
+from ais.engine.recovery import inspect, rebuild, reconcile
+from ais.errors import UsageError
+from ais.oms.manager import OrderManager
+from ais.plugins.host import PluginHost
+from ais.portfolio.allocator import Allocator
+from ais.portfolio.ledger import Ledger
+from ais.risk.engine import RiskEngine
+from ais.risk.tokens import Keyring, verify_token
+from ais.store.events import EventStore
+
+LIVE_ENV = "AIS_ENABLE_LIVE_TRADING"
+
+
+@dataclass
+class RunOptions:
+    config: str | None = None
+    store: str | None = None
+    cycles: int | None = None
+    live: bool = False
+    mode: str | None = None  # override [ais].mode (``ais backtest``)
+    progress: bool = True
+
+
+def config_hash(config: AisConfig) -> str:
+    text = Path(config.source).read_bytes()
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
+def check_live_gates(mode: str, live_flag: bool) -> None:
+    if mode != "live":
+        return
+    if not live_flag:
+        raise UsageError("mode is live: pass --live to confirm real trading")
+    if os.environ.get(LIVE_ENV) != "1":
+        raise UsageError(f"mode is live: set {LIVE_ENV}=1 to allow real trading")
+
+
+def keyring_for(mode: str) -> Keyring:
+    """Backtests sign with a random per-run key; every other mode needs the configured secret."""
+    return Keyring.ephemeral() if mode == "backtest" else Keyring.from_env()
+
+
+class Run:
+    """One run: everything wired, ready for ``execute()``."""
+
+    def __init__(self, options: RunOptions) -> None:
+        config = load_config(options.config)
+        mode = options.mode or config.ais.mode
+        check_capabilities(config)
+        check_live_gates(mode, options.live)
+        host = PluginHost.from_config(config)
+        host.raise_failures()
+        keyring = keyring_for(mode)
+        self.config = config
+        self.mode = mode
+        self.options = options
+        self.host = host
+        self.keyring = keyring
+        self.store_path = Path(options.store or config.store.path)
+        backtest = mode == "backtest"
+        self.store = EventStore(
+            self.store_path,
+            batch_size=config.store.batch_size if backtest else 64,
+            durable_sync="FULL" if mode == "live" else "NORMAL",
+            on_stored=self._deliver if host.has_event_listeners() else None,
+        )
+        found = inspect(self.store)
+        digest = config_hash(config)
+        resume = found.unfinished_run if found.unfinished_config == digest and not backtest else None
+        if found.unfinished_run and resume is None:
+            self.store.append("run.end", {"completed": False, "reason": "superseded by a new run"},
+                              int(time.time() * 1000), found.unfinished_run, durable=True)
+        self.run_id = resume or time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
+        self.resumed = resume is not None
+        self.shared = SharedState(on_change=self._shared_changed)
+        simulated = backtest or host.has_timeline()
+        self.clock: SimulatedClock | WallClock = (
+            SimulatedClock(host.next_time) if simulated else WallClock(config.ais.cycle_interval)
+        )
+        self.ledger = Ledger(config.portfolio.initial_cash, config.ais.timezone)
+        self.exchanges = {name: host.exchange(name) for name in host.exchange_names()}
+        self.oms = OrderManager(
+            keyring=keyring,
+            exchanges=self.exchanges,
+            record=self.record,
+            now_ms=self.clock.now_ms,
+            durable_intents=not backtest,
+            shadow=mode == "shadow",
+            shadow_price=self._price,
+            used_tokens=found.used_tokens,
+        )
+        self.oms.on_fill = self.ledger.apply_fill
+        self.risk = RiskEngine(host, keyring, ttl_s=config.risk.token_ttl, timezone=config.ais.timezone,
+                               record=self.record, state=found.risk_state)
+        self.risk.state_reason = found.risk_reason
+        self.stats = RunStats()
+        self.coordinator = Coordinator(
+            run_id=self.run_id,
+            symbols=tuple(config.ais.symbols),
+            host=host,
+            ledger=self.ledger,
+            allocator=Allocator(config.portfolio.target_weight, config.portfolio.max_weight),
+            risk=self.risk,
+            oms=self.oms,
+            exchanges=self.exchanges,
+            venue_for=config.venue_for,
+            shared=self.shared,
+            record=self.record,
+            checkpoint_each_cycle=not backtest,
+            stats=self.stats,
+        )
+        self._operator_seq = self.store.last_seq()
+        self._digest = digest
+        self.mismatches: list[str] = []
+
+    # -- recording ----------------------------------------------------------------------------
+
+    def record(self, type_: str, payload: dict[str, Any], ts: int | None = None, *,
+               durable: bool = False, flush: bool = False) -> None:
+        self.store.append(type_, payload, self.clock.now_ms() if ts is None else ts, self.run_id,
+                          durable=durable or flush)
+
+    def _deliver(self, events: list[Event]) -> None:
+        for event in events:
+            if event.type == "integration.error":
+                continue  # never feed an integration's own failure back to it
+            for key, exc in self.host.on_event(event):
+                self.store.append("integration.error", {"integration": key, "event_seq": event.seq,
+                                                        "error": f"{type(exc).__name__}: {exc}"},
+                                  event.ts, self.run_id)
+
+    def _shared_changed(self, topic: str, symbol: str, value: Any) -> None:
+        self.record("shared.update", {"topic": topic, "symbol": symbol, "value": value})
+
+    def _price(self, symbol: str) -> float | None:
+        snap = self.coordinator.snapshot
+        price = snap.price(symbol) if snap is not None else None
+        return price if price is not None else self.ledger.prices.get(symbol)
+
+    def _verify(self, order: Order) -> None:
+        verify_token(order, self.keyring, self.clock.now_ms())
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        config = self.config
+        self.host.startup(RunContext(
+            run_id=self.run_id, mode=self.mode, symbols=tuple(config.ais.symbols), timezone=config.ais.timezone,
+            shared=self.shared, verify_token=self._verify,
+            extra={"store_path": str(self.store_path), "config_source": config.source},
+        ))
+        if self.resumed:
+            events = list(self.store.events(run_id=self.run_id))
+            seq, last_ts = rebuild(events, self.ledger, self.oms, self.stats)
+            self.coordinator.order_seq = seq
+            self.record("run.resume", {"after_ts": last_ts, "orders": seq}, ts=last_ts, durable=True)
+            self._catch_up(last_ts)
+            self.mismatches = reconcile(self.oms, self.ledger, self.record)
+        else:
+            self.record("run.start", {"mode": self.mode, "config": config.source, "config_hash": self._digest,
+                                      "symbols": list(config.ais.symbols), "clock": self.clock.kind,
+                                      "initial_cash": config.portfolio.initial_cash, "risk_state": self.risk.state.value},
+                        ts=int(time.time() * 1000), durable=True)
+            if self.mode == "live":
+                self.mismatches = reconcile(self.oms, self.ledger, self.record)
+        if self.mismatches and self.mode == "live" and self.risk.state is not RiskState.HALTED:
+            self.risk.transition(RiskState.HALTED, "reconciliation mismatch: " + "; ".join(self.mismatches[:3]),
+                                 by="reconciliation")
+        self.store.flush()
+
+    def _catch_up(self, until_ts: int) -> None:
+        """Feed the agents the bars already traded so their indicators are where they were; nothing
+        is traded, marked or sent during catch-up."""
+        if not isinstance(self.clock, SimulatedClock):
+            return
+        agents = self.host.agent_runner(SharedState())
+        symbols = tuple(self.config.ais.symbols)
+        while True:
+            now = self.clock.tick()
+            if now is None or now > until_ts:
+                break
+            snapshot = self.host.snapshot(symbols, now)
+            agents(snapshot)
+            for symbol, candle in snapshot.candles.items():
+                self.ledger.prices[symbol] = candle.close
+        # rewind one step: the loop consumed the first bar after until_ts
+        self.clock = SimulatedClock(self.host.next_time, until_ts)
+        self.oms.now_ms = self.clock.now_ms
+
+    def _poll_operator(self) -> None:
+        for event in self.store.events(types=("risk.state",), after_seq=self._operator_seq):
+            self._operator_seq = event.seq
+            if event.run_id != self.run_id:
+                self.coordinator.operator_state(RiskState(event.payload["state"]), event.payload.get("reason", ""))
+
+    def execute(self, on_cycle: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Run to the end of the data, ``--cycles``, or a signal; return the summary."""
+        reason = "completed"
+        with _signals(lambda: self.clock.stop()):
+            try:
+                self._start()
+                cycle = self.coordinator.cycle
+                tick = self.clock.tick
+                limit = self.options.cycles
+                poll = self.mode != "backtest"
+                n = 0
+                while limit is None or n < limit:
+                    now = tick()
+                    if now is None:
+                        break
+                    if poll:
+                        self._poll_operator()
+                    cycle(now)
+                    n += 1
+                    if on_cycle is not None and (n & 255) == 0:
+                        on_cycle(n, now)
+                if self.clock.stopped:
+                    reason = "stopped by signal"
+                elif limit is not None and n >= limit:
+                    reason = f"--cycles {limit} reached"
+            finally:
+                errors = self.host.shutdown()
+                for key, exc in errors:
+                    self.record("plugin.error", {"plugin": key, "hook": "ais_shutdown",
+                                                 "error": f"{type(exc).__name__}: {exc}"})
+        summary = self.summary(reason)
+        self.record("run.end", {"completed": reason == "completed", "reason": reason, "summary": summary},
+                    durable=True)
+        self.store.close()
+        return summary
+
+    def summary(self, reason: str) -> dict[str, Any]:
+        s = self.stats
+        ledger = self.ledger
+        initial = self.config.portfolio.initial_cash
+        return {
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "resumed": self.resumed,
+            "end_reason": reason,
+            "store": str(self.store_path),
+            "cycles": s.cycles,
+            "signals": s.signals,
+            "decisions": s.decisions,
+            "orders": s.orders,
+            "fills": ledger.fill_count,
+            "rejections": dict(sorted(s.rejections.items())),
+            "refused_tokens": self.oms.refused,
+            "agent_errors": s.agent_errors,
+            "fees": ledger.fees,
+            "initial_equity": initial,
+            "final_equity": ledger.nav,
+            "return": ledger.nav / initial - 1.0,
+            "max_drawdown": ledger.max_drawdown,
+            "risk_state": self.risk.state.value,
+            "reconcile_mismatches": self.mismatches,
+            "first_bar": s.first_ts,
+            "last_bar": s.last_ts,
+        }
+
+
+@contextmanager
+def _signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGINT/SIGTERM: stop after the current cycle, then flush and exit 0."""
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def summary_json(summary: dict[str, Any]) -> str:
+    return json.dumps(summary, indent=2)

@@ -1,0 +1,1 @@
+"""Portfolio accounting (``ledger``) and order sizing (``allocator``)."""

@@ -1,0 +1,156 @@
+"""The ledger: cash, positions, P&L, fees and the NAV path, updated by fills and marked each cycle.
+
+Plain floats and slotted objects: it runs once per bar. Money is in the quote currency; positions are
+signed base quantities (negative = short).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ais.domain.market import MarketSnapshot
+from ais.domain.orders import Fill
+from ais.domain.portfolio import PortfolioSnapshot, Position
+
+
+def next_midnight_ms(ts_ms: int, tz: ZoneInfo) -> int:
+    """The first local midnight strictly after ``ts_ms`` in ``tz`` (ms since the epoch)."""
+    local = datetime.fromtimestamp(ts_ms / 1000, tz)
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return int(midnight.timestamp() * 1000)
+
+
+class _Holding:
+    __slots__ = ("quantity", "avg_price", "realized", "venue")
+
+    def __init__(self, venue: str) -> None:
+        self.quantity = 0.0
+        self.avg_price = 0.0
+        self.realized = 0.0
+        self.venue = venue
+
+
+class Ledger:
+    """Cash and positions from fills; NAV, drawdown and daily P&L from marks."""
+
+    def __init__(self, initial_cash: float, timezone: str = "UTC") -> None:
+        self.initial_cash = initial_cash
+        self.cash = initial_cash
+        self.fees = 0.0
+        self.realized = 0.0
+        self.holdings: dict[str, _Holding] = {}
+        self.prices: dict[str, float] = {}
+        self.nav = initial_cash
+        self.peak_nav = initial_cash
+        self.max_drawdown = 0.0
+        self.day_start_nav = initial_cash
+        self._tz = ZoneInfo(timezone)
+        self._day_end_ms: int | None = None
+        self.ts = 0
+        self._prev_nav = initial_cash
+        self.fill_count = 0
+        self.traded_notional = 0.0
+
+    # -- fills --------------------------------------------------------------------------------
+
+    def apply_fill(self, fill: Fill) -> float:
+        """Book a fill; returns the P&L it realised."""
+        h = self.holdings.get(fill.symbol)
+        if h is None:
+            h = self.holdings[fill.symbol] = _Holding(fill.venue)
+        signed = fill.quantity if fill.side.value == "buy" else -fill.quantity
+        notional = fill.quantity * fill.price
+        self.cash -= signed * fill.price + fill.fee
+        self.fees += fill.fee
+        self.fill_count += 1
+        self.traded_notional += notional
+        realized = 0.0
+        q = h.quantity
+        if q == 0.0 or (q > 0) == (signed > 0):
+            new_q = q + signed
+            h.avg_price = (h.avg_price * abs(q) + fill.price * abs(signed)) / abs(new_q)
+            h.quantity = new_q
+        else:
+            closed = min(abs(q), abs(signed))
+            realized = (fill.price - h.avg_price) * closed * (1.0 if q > 0 else -1.0)
+            new_q = q + signed
+            if abs(new_q) < 1e-12:
+                new_q = 0.0
+            if new_q != 0.0 and (new_q > 0) != (q > 0):
+                h.avg_price = fill.price  # flipped: the remainder opened at this price
+            elif new_q == 0.0:
+                h.avg_price = 0.0
+            h.quantity = new_q
+        h.realized += realized
+        self.realized += realized
+        self.prices.setdefault(fill.symbol, fill.price)
+        return realized
+
+    # -- marks --------------------------------------------------------------------------------
+
+    def mark(self, snapshot: MarketSnapshot) -> None:
+        """Mark held positions at the snapshot's prices; update NAV, peak, drawdown, day."""
+        candles = snapshot.candles
+        prices = self.prices
+        for symbol, candle in candles.items():
+            prices[symbol] = candle.close
+        value = 0.0
+        for symbol, h in self.holdings.items():
+            if h.quantity:
+                value += h.quantity * prices.get(symbol, h.avg_price)
+        nav = self.cash + value
+        self.nav = nav
+        ts = snapshot.ts
+        self.ts = ts
+        if nav > self.peak_nav:
+            self.peak_nav = nav
+        elif self.peak_nav > 0:
+            dd = 1.0 - nav / self.peak_nav
+            if dd > self.max_drawdown:
+                self.max_drawdown = dd
+        day_end = self._day_end_ms
+        if day_end is None or ts >= day_end:
+            if day_end is not None:
+                self.day_start_nav = self._prev_nav
+            self._day_end_ms = next_midnight_ms(ts, self._tz)
+        self._prev_nav = nav
+
+    # -- views --------------------------------------------------------------------------------
+
+    def position(self, symbol: str) -> float:
+        h = self.holdings.get(symbol)
+        return h.quantity if h is not None else 0.0
+
+    def snapshot(self) -> PortfolioSnapshot:
+        """The portfolio as guards and reports see it."""
+        prices = self.prices
+        positions = []
+        gross = net = unrealized = 0.0
+        for symbol, h in self.holdings.items():
+            if not h.quantity:
+                continue
+            price = prices.get(symbol, h.avg_price)
+            value = h.quantity * price
+            gross += abs(value)
+            net += value
+            unrealized += (price - h.avg_price) * h.quantity
+            positions.append(Position(h.venue, symbol, h.quantity, h.avg_price, h.realized))
+        nav = self.nav
+        peak = self.peak_nav
+        return PortfolioSnapshot(
+            ts=self.ts,
+            nav=nav,
+            cash=self.cash,
+            positions=tuple(positions),
+            realized_pnl=self.realized,
+            unrealized_pnl=unrealized,
+            fees=self.fees,
+            gross_exposure=gross,
+            net_exposure=net,
+            leverage=gross / nav if nav > 0 else float("inf"),
+            peak_nav=peak,
+            drawdown=1.0 - nav / peak if peak > 0 else 0.0,
+            daily_pnl=nav - self.day_start_nav,
+            day_start_nav=self.day_start_nav,
+        )

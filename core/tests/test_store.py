@@ -1,0 +1,75 @@
+"""The event store: append-only, hash-chained, multi-writer."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ais.domain.events import Event
+from ais.store.events import EventStore
+
+
+def filled(path: Path, n: int = 10) -> EventStore:
+    store = EventStore(path, batch_size=4)
+    for i in range(n):
+        store.append("test", {"i": i, "client_order_id": f"c{i}"}, 1000 + i, "run")
+    store.flush()
+    return store
+
+
+def test_batches_and_reads_back(tmp_path: Path) -> None:
+    store = filled(tmp_path / "s.sqlite")
+    events = list(store.events())
+    assert [e.seq for e in events] == list(range(1, 11))
+    assert events[3].payload == {"i": 3, "client_order_id": "c3"}
+    assert store.verify() == (10, None)
+
+
+def test_update_and_delete_refused(tmp_path: Path) -> None:
+    filled(tmp_path / "s.sqlite").close()
+    db = sqlite3.connect(tmp_path / "s.sqlite")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE events SET payload = '{}' WHERE seq = 3")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM events WHERE seq = 3")
+
+
+def test_edit_behind_the_triggers_back_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    filled(path).close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TRIGGER events_no_update")
+    db.execute("""UPDATE events SET payload = '{"i":99}' WHERE seq = 6""")
+    db.commit()
+    count, broken = EventStore(path, readonly=True).verify()
+    assert broken is not None and broken.seq == 6
+
+
+def test_two_writers_continue_one_chain(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    a, b = EventStore(path), EventStore(path)
+    a.append("x", {}, 1, "a", durable=True)
+    b.append("y", {}, 2, "b", durable=True)
+    a.append("z", {}, 3, "a", durable=True)
+    assert [e.type for e in a.events()] == ["x", "y", "z"]
+    assert a.verify()[1] is None
+
+
+def test_listeners_get_stored_events(tmp_path: Path) -> None:
+    seen: list[Event] = []
+    store = EventStore(tmp_path / "s.sqlite", batch_size=100, on_stored=seen.extend)
+    store.append("a", {"k": 1}, 5, "r")
+    assert not seen  # buffered, not yet stored
+    store.flush()
+    assert [(e.seq, e.type, e.payload) for e in seen] == [(1, "a", {"k": 1})]
+
+
+def test_not_a_store(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    from ais.errors import AisError
+
+    with pytest.raises(AisError, match="not an AIS event store"):
+        EventStore(bad)
