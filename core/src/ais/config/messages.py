@@ -64,7 +64,8 @@ def describe(error: ErrorDetails, model: type[BaseModel] | None) -> str:
     """The "what is expected" part of one pydantic error."""
     kind = error["type"]
     ctx = error.get("ctx") or {}
-    got = f" (got {show(error['input'])})" if kind != "missing" else ""
+    # never echo what was given for a secret: that is the secret
+    got = f" (got {show(error['input'])})" if kind not in ("missing", "secret_literal") else ""
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
@@ -77,7 +78,10 @@ def describe(error: ErrorDetails, model: type[BaseModel] | None) -> str:
     if kind in _COMPARE:
         op, name = _COMPARE[kind]
         word = _type_word(_annotation_at(model, error["loc"])) or "a number"
-        return f"must be {word} {op} {ctx.get(name)}{got}"
+        limit = ctx.get(name)
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return f"must be {word} {op} {limit}{got}"
     if kind.startswith("int_"):
         return f"must be an integer{got}"
     if kind.startswith("float_"):

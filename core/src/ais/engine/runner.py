@@ -71,12 +71,14 @@ def keyring_for(mode: str) -> Keyring:
 class Run:
     """One run: everything wired, ready for ``execute()``."""
 
-    def __init__(self, options: RunOptions) -> None:
+    def __init__(self, options: RunOptions, host: PluginHost | None = None) -> None:
+        """``host``: plugins already registered (embedding, tests); default: load what ais.toml enables."""
         config = load_config(options.config)
         mode = options.mode or config.ais.mode
         check_capabilities(config)
         check_live_gates(mode, options.live)
-        host = PluginHost.from_config(config)
+        if host is None:
+            host = PluginHost.from_config(config)
         host.raise_failures()
         keyring = keyring_for(mode)
         self.config = config

@@ -1,0 +1,190 @@
+"""The cycle end to end in-process, with the test kit's fakes: orders are signed, journaled before
+they are sent, filled and booked; failures are isolated and recorded; shadow never places orders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ais import Plugin, PluginConfig, hookimpl
+from ais.domain import Direction, MarketSnapshot, RiskState, Signal, Verdict
+from ais.engine.runner import Run, RunOptions
+from ais.errors import SecretError, UsageError
+from ais.store.events import EventStore
+from ais.testing.fakes import FakeExchange, FakeMarket, host_with, synthetic_candles
+
+SECRET = "s" * 40
+CONFIG = """
+[ais]
+mode = "{mode}"
+symbols = ["AAA/USD"]
+
+[portfolio]
+initial_cash = 10000.0
+target_weight = 0.5
+max_weight = 0.5
+
+[data.market]
+[agents.flip]
+[agents.broken]
+[arbitration.first]
+[guards.cap]
+[exchanges.fake]
+"""
+
+
+class Flip(Plugin[PluginConfig]):
+    """Long on even hours, short on odd ones: trades often."""
+
+    @hookimpl
+    def ais_agent_signals(self, snapshot: MarketSnapshot, context: Any) -> list[Signal]:
+        out = []
+        for symbol in snapshot.candles:
+            if snapshot.ts % 3_600_000 == 0:
+                d = Direction.LONG if (snapshot.ts // 3_600_000) % 2 == 0 else Direction.SHORT
+                out.append(Signal(symbol, d, 1.0, 0.01, 3600, 1.0, "flip", snapshot.ts))
+        return out
+
+
+class Broken(Plugin[PluginConfig]):
+    @hookimpl
+    def ais_agent_signals(self, snapshot: MarketSnapshot, context: Any) -> list[Signal]:
+        if snapshot.ts % 3_600_000 == 0:
+            raise RuntimeError("agent bug")
+        return []
+
+
+class First(Plugin[PluginConfig]):
+    @hookimpl
+    def ais_arbitrate(self, signals: Any, context: Any) -> list[Signal]:
+        return list(signals[:1])
+
+
+class Cap(Plugin[PluginConfig]):
+    limit = 6000.0
+
+    @hookimpl
+    def ais_guard_check(self, order: Any, portfolio: Any, context: Any) -> Verdict:
+        price = context.market.price(order.symbol) or 0.0
+        if order.quantity * price > self.limit:
+            return Verdict.reject(self.name, "TOO_BIG", "over the cap")
+        return Verdict.ok(self.name)
+
+
+def make(tmp_path: Path, mode: str = "paper", exchange: FakeExchange | None = None,
+         guard: Any = None, bars: int = 600) -> tuple[Run, FakeExchange]:
+    config = tmp_path / "ais.toml"
+    config.write_text(CONFIG.format(mode=mode))
+    venue = exchange or FakeExchange("fake")
+    host = host_with(
+        ("data", FakeMarket({"AAA/USD": synthetic_candles(bars)}, name="market")),
+        ("agents", Flip("flip", PluginConfig())),
+        ("agents", Broken("broken", PluginConfig())),
+        ("arbitration", First("first", PluginConfig())),
+        ("guards", guard or Cap("cap", PluginConfig())),
+        ("exchanges", venue),
+    )
+    return Run(RunOptions(config=str(config), store=str(tmp_path / "events.sqlite")), host=host), venue
+
+
+@pytest.fixture(autouse=True)
+def secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIS_RISK_HMAC_SECRET", SECRET)
+
+
+def test_paper_cycle_trades_and_journals(tmp_path: Path) -> None:
+    run, venue = make(tmp_path)
+    summary = run.execute()
+    assert summary["cycles"] == 600
+    assert summary["orders"] > 3 and summary["fills"] == summary["orders"]
+    assert summary["agent_errors"] == 10  # the broken agent, once an hour, skipped and recorded
+    store = EventStore(tmp_path / "events.sqlite", readonly=True)
+    assert store.verify()[1] is None
+    events = list(store.events())
+    types = [e.type for e in events]
+    # every order's intent is stored before the venue hears of it
+    for placed in venue.placed:
+        intent = types.index("order.intent", next(i for i, e in enumerate(events)
+                                                 if e.payload.get("client_order_id") == placed.client_order_id))
+        submitted = next(i for i, e in enumerate(events) if e.type == "order.submitted"
+                         and e.payload["client_order_id"] == placed.client_order_id)
+        assert intent < submitted
+    errors = [e.payload for e in events if e.type == "agent.error"]
+    assert errors[0] == {"agent": "agents.broken", "error": "RuntimeError: agent bug"}
+    assert len({p.client_order_id for p in venue.placed}) == len(venue.placed)
+
+
+def test_guard_rejections_are_counted_by_reason(tmp_path: Path) -> None:
+    cap = Cap("cap", PluginConfig())
+    cap.limit = 1000.0
+    run, venue = make(tmp_path, guard=cap)
+    summary = run.execute()
+    assert summary["orders"] == 0 and not venue.placed
+    assert summary["rejections"]["TOO_BIG"] > 0
+
+
+def test_shadow_never_places_orders(tmp_path: Path) -> None:
+    run, venue = make(tmp_path, mode="shadow", exchange=FakeExchange("fake", forbid_orders=True))
+    summary = run.execute()
+    assert summary["orders"] > 0 and summary["fills"] == summary["orders"]
+    assert venue.placed == []
+
+
+def test_missing_secret_refuses_before_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIS_RISK_HMAC_SECRET")
+    with pytest.raises(SecretError, match="AIS_RISK_HMAC_SECRET"):
+        make(tmp_path)
+    assert not (tmp_path / "events.sqlite").exists()
+
+
+def test_backtest_needs_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIS_RISK_HMAC_SECRET")
+    run, _ = make(tmp_path, mode="backtest")
+    assert run.execute()["orders"] > 0
+
+
+@pytest.mark.parametrize("env", [{}, {"AIS_ENABLE_LIVE_TRADING": "1"}])
+def test_live_needs_both_gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    config = tmp_path / "ais.toml"
+    config.write_text(CONFIG.format(mode="live"))
+    with pytest.raises(UsageError, match="live"):
+        Run(RunOptions(config=str(config), store=str(tmp_path / "s.sqlite"), live=not env))
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+class Halter(Plugin[PluginConfig]):
+    @hookimpl
+    def ais_guard_check(self, order: Any, portfolio: Any, context: Any) -> Verdict:
+        return Verdict.ok(self.name)
+
+    @hookimpl
+    def ais_guard_assess(self, portfolio: Any, context: Any) -> Verdict | None:
+        from ais.domain import Action
+
+        if context.now_ms >= self.at:
+            return Verdict(self.name, Action.HALT, "TEST_HALT", "told to halt")
+        return None
+
+    at = 0
+
+
+def test_kill_switch_halts_cancels_and_persists(tmp_path: Path) -> None:
+    halter = Halter("halter", PluginConfig())
+    start = synthetic_candles(1)[0].ts
+    halter.at = start + 200 * 60_000
+    venue = FakeExchange("fake")
+    run, _ = make(tmp_path, exchange=venue, guard=halter)
+    summary = run.execute()
+    assert summary["risk_state"] == "halted"
+    store = EventStore(tmp_path / "events.sqlite", readonly=True)
+    halted_at = next(e for e in store.events(types=("risk.state",))).seq
+    assert not [e for e in store.events(types=("order.intent",), after_seq=halted_at)]
+    assert summary["rejections"].get("RISK_HALTED", 0) > 0
+    # a new run on the same store starts halted and trades nothing
+    run2, venue2 = make(tmp_path, exchange=FakeExchange("fake"), guard=Cap("cap", PluginConfig()))
+    assert run2.risk.state is RiskState.HALTED
+    assert run2.execute()["orders"] == 0 and not venue2.placed

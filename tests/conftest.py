@@ -1,0 +1,72 @@
+"""Cross-package and end-to-end tests: the real ``ais`` CLI in subprocesses, real SQLite stores,
+third-party plugins built and installed with pip-compatible tooling into temporary folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["ais.testing"]
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+AIS = str(Path(sys.executable).with_name("ais"))
+SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+
+
+def run_ais(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 300, secret: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the real ``ais`` command; never inherits a secret unless ``secret``."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AIS_")}
+    if secret:
+        full_env["AIS_RISK_HMAC_SECRET"] = SECRET
+    full_env.update(env or {})
+    return subprocess.run([AIS, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture
+def ais_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return run_ais
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The single stderr line of a failed command (and proof there is no traceback)."""
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def build_plugin(tmp_path: Path, dist: str, kind: str, entry: str, source: str) -> Path:
+    """Write a third-party plugin project (its own pyproject, one module) and install it with
+    ``uv pip install --target`` (pip semantics; uv for speed). Returns the folder to put on PYTHONPATH."""
+    package = dist.replace("-", "_")
+    project = tmp_path / "src-" + dist if False else tmp_path / f"project-{dist}"
+    (project / package).mkdir(parents=True)
+    (project / package / "__init__.py").write_text(textwrap.dedent(source))
+    (project / "pyproject.toml").write_text(textwrap.dedent(f"""
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+
+        [project]
+        name = "{dist}"
+        version = "1.2.3"
+        dependencies = []
+
+        [project.entry-points."ais.{kind}"]
+        {entry} = "{package}:Plugin"
+        """))
+    target = tmp_path / "site"
+    uv = shutil.which("uv")
+    cmd = ([uv, "pip", "install", "--python", sys.executable, "--no-deps", "--target", str(target), str(project)]
+           if uv else [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(project)])
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    return target
