@@ -21,14 +21,21 @@ AIS = str(Path(sys.executable).with_name("ais"))
 SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
 
-def run_ais(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            timeout: float = 300, secret: bool = True) -> subprocess.CompletedProcess[str]:
+def run_ais(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    secret: bool = True,
+) -> subprocess.CompletedProcess[str]:
     """Run the real ``ais`` command; never inherits a secret unless ``secret``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AIS_")}
     if secret:
         full_env["AIS_RISK_HMAC_SECRET"] = SECRET
     full_env.update(env or {})
-    return subprocess.run([AIS, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [AIS, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout
+    )
 
 
 @pytest.fixture
@@ -51,7 +58,8 @@ def build_plugin(tmp_path: Path, dist: str, kind: str, entry: str, source: str) 
     project = tmp_path / "src-" + dist if False else tmp_path / f"project-{dist}"
     (project / package).mkdir(parents=True)
     (project / package / "__init__.py").write_text(textwrap.dedent(source))
-    (project / "pyproject.toml").write_text(textwrap.dedent(f"""
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(f"""
         [build-system]
         requires = ["hatchling"]
         build-backend = "hatchling.build"
@@ -63,10 +71,14 @@ def build_plugin(tmp_path: Path, dist: str, kind: str, entry: str, source: str) 
 
         [project.entry-points."ais.{kind}"]
         {entry} = "{package}:Plugin"
-        """))
+        """)
+    )
     target = tmp_path / "site"
     uv = shutil.which("uv")
-    cmd = ([uv, "pip", "install", "--python", sys.executable, "--no-deps", "--target", str(target), str(project)]
-           if uv else [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(project)])
+    cmd = (
+        [uv, "pip", "install", "--python", sys.executable, "--no-deps", "--target", str(target), str(project)]
+        if uv
+        else [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(project)]
+    )
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     return target

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import build_plugin, one_line_error, run_ais
 
-GOOD = '''
+GOOD = """
 import os, pathlib
 pathlib.Path(os.environ["AIS_TEST_MARKER"]).write_text("imported")
 from ais import Plugin, PluginConfig, hookimpl
@@ -25,13 +24,13 @@ class Plugin(Plugin):
     @hookimpl
     def ais_agent_signals(self, snapshot, context):
         return []
-'''
+"""
 
-BROKEN = '''
+BROKEN = """
 raise ImportError("this plugin is broken on purpose")
-'''
+"""
 
-OTHER_API = '''
+OTHER_API = """
 from ais import Plugin as Base, hookimpl
 
 class Plugin(Base):
@@ -40,7 +39,7 @@ class Plugin(Base):
     @hookimpl
     def ais_agent_signals(self, snapshot, context):
         return []
-'''
+"""
 
 CONFIG = """
 [ais]
@@ -73,7 +72,9 @@ def env_for(site: Path, marker: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def good_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_plugin(tmp_path_factory.mktemp("good"), "ais-agents-thirdparty", "agents", "thirdparty", GOOD)
+    return build_plugin(
+        tmp_path_factory.mktemp("good"), "ais-agents-thirdparty", "agents", "thirdparty", GOOD
+    )
 
 
 def write_config(tmp_path: Path, name: str, extra: str = "") -> Path:
@@ -91,8 +92,16 @@ def test_listed_not_enabled_not_imported(good_site: Path, tmp_path: Path) -> Non
     rows = json.loads(result.stdout)
     assert all(set(row) == {"name", "kind", "distribution", "version", "enabled", "status"} for row in rows)
     mine = [r for r in rows if r["name"] == "thirdparty"]
-    assert mine == [{"name": "thirdparty", "kind": "agents", "distribution": "ais-agents-thirdparty",
-                     "version": "1.2.3", "enabled": False, "status": "available"}]
+    assert mine == [
+        {
+            "name": "thirdparty",
+            "kind": "agents",
+            "distribution": "ais-agents-thirdparty",
+            "version": "1.2.3",
+            "enabled": False,
+            "status": "available",
+        }
+    ]
     for command in (["config", "check"], ["config", "show"], ["plugins", "doctor"]):
         run_ais(*command, "--config", str(config), env=env_for(good_site, marker))
     assert not marker.exists(), "an installed but not enabled plugin was imported"
@@ -109,8 +118,12 @@ def test_enabled_plugin_loads_in_doctor(good_site: Path, tmp_path: Path) -> None
     assert "agents.third: thirdparty (ais-agents-thirdparty 1.2.3) hooks: ais_agent_signals" in doctor.stdout
     assert marker.read_text() == "imported"
     shown = run_ais("config", "show", "--json", "--config", str(config), env=env_for(good_site, marker))
-    assert json.loads(shown.stdout)["agents"]["third"] == {"plugin": "thirdparty", "enabled": True,
-                                                             "weight": 1.0, "lookback": 7}
+    assert json.loads(shown.stdout)["agents"]["third"] == {
+        "plugin": "thirdparty",
+        "enabled": True,
+        "weight": 1.0,
+        "lookback": 7,
+    }
 
 
 def test_plugin_config_error_names_the_key(good_site: Path, tmp_path: Path) -> None:
@@ -139,7 +152,14 @@ def test_broken_plugin_stops_run_not_listing(tmp_path: Path) -> None:
 def test_other_api_major_is_refused_naming_both_versions(tmp_path: Path) -> None:
     site = build_plugin(tmp_path, "ais-agents-future", "agents", "future", OTHER_API)
     config = write_config(tmp_path, "future")
-    result = run_ais("run", "--config", str(config), "--store", str(tmp_path / "s.sqlite"), env=env_for(site, tmp_path / "m"))
+    result = run_ais(
+        "run",
+        "--config",
+        str(config),
+        "--store",
+        str(tmp_path / "s.sqlite"),
+        env=env_for(site, tmp_path / "m"),
+    )
     assert result.returncode == 3
     line = one_line_error(result)
     assert "built for AIS plugin API 2.0" in line and "provides 1.0" in line

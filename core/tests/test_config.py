@@ -51,7 +51,11 @@ def test_valid_config_loads_in_order(tmp_path: Path) -> None:
     assert config.ais.mode == "paper"
     assert config.store.path == "ais-events.sqlite"  # default filled
     assert [s.key for s in config.all_enabled()] == [
-        "data.market", "agents.fast", "arbitration.weighted", "guards.cap", "exchanges.paper"
+        "data.market",
+        "agents.fast",
+        "arbitration.weighted",
+        "guards.cap",
+        "exchanges.paper",
     ]
     fast = config.enabled("agents")[0]
     assert (fast.plugin, fast.weight, dict(fast.options)) == ("momentum", 1.0, {"fast": 5})
@@ -66,7 +70,9 @@ def test_malformed_toml_reports_line_and_column(tmp_path: Path) -> None:
 
 
 def test_unknown_section_did_you_mean(tmp_path: Path) -> None:
-    assert error_of(tmp_path, BASE + "[gaurds.x]\n").endswith("gaurds: unknown section (did you mean 'guards'?)")
+    assert error_of(tmp_path, BASE + "[gaurds.x]\n").endswith(
+        "gaurds: unknown section (did you mean 'guards'?)"
+    )
 
 
 def test_unknown_core_key_did_you_mean(tmp_path: Path) -> None:
@@ -148,10 +154,13 @@ def test_secret_reference_resolves_and_redacts(tmp_path: Path, monkeypatch: pyte
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda t: t.replace("[data.market]\nplugin = \"replay\"\n", ""), "enable at least one data provider"),
+        (lambda t: t.replace('[data.market]\nplugin = "replay"\n', ""), "enable at least one data provider"),
         (lambda t: t.replace("[exchanges.paper]\n", ""), "enable at least one exchange"),
         (lambda t: t + "[arbitration.other]\n", "exactly one arbitration instance"),
-        (lambda t: t.replace('[guards.cap]\nplugin = "max_order_notional"\n', ""), "needs at least one enabled guard"),
+        (
+            lambda t: t.replace('[guards.cap]\nplugin = "max_order_notional"\n', ""),
+            "needs at least one enabled guard",
+        ),
         (lambda t: t + '[routing]\nsymbols = { "ETH/BTC" = "papr" }\n', "did you mean 'paper'?"),
     ],
 )

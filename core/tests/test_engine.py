@@ -73,8 +73,13 @@ class Cap(Plugin[PluginConfig]):
         return Verdict.ok(self.name)
 
 
-def make(tmp_path: Path, mode: str = "paper", exchange: FakeExchange | None = None,
-         guard: Any = None, bars: int = 600) -> tuple[Run, FakeExchange]:
+def make(
+    tmp_path: Path,
+    mode: str = "paper",
+    exchange: FakeExchange | None = None,
+    guard: Any = None,
+    bars: int = 600,
+) -> tuple[Run, FakeExchange]:
     config = tmp_path / "ais.toml"
     config.write_text(CONFIG.format(mode=mode))
     venue = exchange or FakeExchange("fake")
@@ -106,10 +111,17 @@ def test_paper_cycle_trades_and_journals(tmp_path: Path) -> None:
     types = [e.type for e in events]
     # every order's intent is stored before the venue hears of it
     for placed in venue.placed:
-        intent = types.index("order.intent", next(i for i, e in enumerate(events)
-                                                 if e.payload.get("client_order_id") == placed.client_order_id))
-        submitted = next(i for i, e in enumerate(events) if e.type == "order.submitted"
-                         and e.payload["client_order_id"] == placed.client_order_id)
+        intent = types.index(
+            "order.intent",
+            next(
+                i for i, e in enumerate(events) if e.payload.get("client_order_id") == placed.client_order_id
+            ),
+        )
+        submitted = next(
+            i
+            for i, e in enumerate(events)
+            if e.type == "order.submitted" and e.payload["client_order_id"] == placed.client_order_id
+        )
         assert intent < submitted
     errors = [e.payload for e in events if e.type == "agent.error"]
     assert errors[0] == {"agent": "agents.broken", "error": "RuntimeError: agent bug"}
@@ -182,7 +194,7 @@ def test_kill_switch_halts_cancels_and_persists(tmp_path: Path) -> None:
     assert summary["risk_state"] == "halted"
     store = EventStore(tmp_path / "events.sqlite", readonly=True)
     halted_at = next(e for e in store.events(types=("risk.state",))).seq
-    assert not [e for e in store.events(types=("order.intent",), after_seq=halted_at)]
+    assert not list(store.events(types=("order.intent",), after_seq=halted_at))
     assert summary["rejections"].get("RISK_HALTED", 0) > 0
     # a new run on the same store starts halted and trades nothing
     run2, venue2 = make(tmp_path, exchange=FakeExchange("fake"), guard=Cap("cap", PluginConfig()))

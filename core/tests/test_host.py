@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from ais import Plugin, PluginConfig, hookimpl
 from ais.context import GuardContext, SharedState
 from ais.domain import Action, Direction, MarketSnapshot, RiskState, Signal, Verdict
+from ais.plugins.host import PluginHost
 from ais.testing.conformance import empty_portfolio, sample_order
 from ais.testing.fakes import FakeMarket, host_with, loaded, synthetic_candles
-from ais.plugins.host import PluginHost
 
 
 class Threshold(PluginConfig):
@@ -20,7 +20,7 @@ class Threshold(PluginConfig):
 
 class Guard(Plugin[Threshold]):
     Config = Threshold
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     @hookimpl
     def ais_guard_check(self, order: Any, portfolio: Any, context: Any) -> Verdict:
@@ -60,7 +60,9 @@ def test_guard_that_raises_rejects() -> None:
 class Agent(Plugin[PluginConfig]):
     @hookimpl
     def ais_agent_signals(self, snapshot: MarketSnapshot, context: Any) -> list[Signal]:
-        return [Signal(s, Direction.LONG, 0.5, 0.01, 60, 0.5, "always", snapshot.ts) for s in snapshot.candles]
+        return [
+            Signal(s, Direction.LONG, 0.5, 0.01, 60, 0.5, "always", snapshot.ts) for s in snapshot.candles
+        ]
 
 
 class BrokenAgent(Plugin[PluginConfig]):
@@ -76,8 +78,11 @@ class OutOfRangeAgent(Plugin[PluginConfig]):
 
 
 def test_agent_that_raises_is_skipped_and_reported() -> None:
-    host = host_with(("agents", BrokenAgent("broken", PluginConfig())), ("agents", OutOfRangeAgent("wild", PluginConfig())),
-                     ("agents", Agent("good", PluginConfig())))
+    host = host_with(
+        ("agents", BrokenAgent("broken", PluginConfig())),
+        ("agents", OutOfRangeAgent("wild", PluginConfig())),
+        ("agents", Agent("good", PluginConfig())),
+    )
     run = host.agent_runner(SharedState())
     snapshot = next(FakeMarket({"AAA/USD": synthetic_candles(3)}).snapshots())
     signals, errors = run(snapshot)
@@ -138,7 +143,9 @@ def test_empty_host_has_nothing(ais_host: PluginHost) -> None:
 
 def test_snapshots_merge_first_provider_wins() -> None:
     a = FakeMarket({"AAA/USD": synthetic_candles(5, seed=1)}, name="a")
-    b = FakeMarket({"AAA/USD": synthetic_candles(5, seed=2), "BBB/USD": synthetic_candles(5, seed=3)}, name="b")
+    b = FakeMarket(
+        {"AAA/USD": synthetic_candles(5, seed=2), "BBB/USD": synthetic_candles(5, seed=3)}, name="b"
+    )
     host = host_with(("data", a), ("data", b))
     t = host.next_time(0)
     assert t is not None

@@ -43,7 +43,7 @@ def test_edit_behind_the_triggers_back_is_found(tmp_path: Path) -> None:
     db.execute("DROP TRIGGER events_no_update")
     db.execute("""UPDATE events SET payload = '{"i":99}' WHERE seq = 6""")
     db.commit()
-    count, broken = EventStore(path, readonly=True).verify()
+    _count, broken = EventStore(path, readonly=True).verify()
     assert broken is not None and broken.seq == 6
 
 

@@ -16,7 +16,9 @@ KEY_B = "b" * 40
 
 
 def order() -> Order:
-    return Order("run:1", "ais-run-1", "paper", "ETH/BTC", Side.BUY, OrderType.LIMIT, 1.5, 0.09, False, "m", NOW)
+    return Order(
+        "run:1", "ais-run-1", "paper", "ETH/BTC", Side.BUY, OrderType.LIMIT, 1.5, 0.09, False, "m", NOW
+    )
 
 
 def signed(keyring: Keyring, o: Order | None = None, now: int = NOW) -> Order:

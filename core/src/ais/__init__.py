@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from ais._version import __version__
 
 if TYPE_CHECKING:
-    from ais.markers import PLUGIN_API_VERSION, hookimpl
     from ais.config.secrets import Secret
+    from ais.markers import PLUGIN_API_VERSION, hookimpl
     from ais.plugins.base import Plugin, PluginConfig
 
 __all__ = ["PLUGIN_API_VERSION", "Plugin", "PluginConfig", "Secret", "__version__", "hookimpl"]

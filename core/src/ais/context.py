@@ -17,7 +17,7 @@ class SharedState:
     core records each change as an event.
     """
 
-    __slots__ = ("_values", "_on_change")
+    __slots__ = ("_on_change", "_values")
 
     def __init__(self, on_change: Callable[[str, str, Any], None] | None = None) -> None:
         self._values: dict[tuple[str, str], Any] = {}

@@ -103,5 +103,3 @@ class ExchangeAdapter(Plugin[C]):
 
 
 __all__ = ["ExchangeAdapter", "TokenError"]
-
-

@@ -52,8 +52,19 @@ def status(store: Any) -> dict[str, Any]:
     for event in store.events(run_id=run_id, types=("order.fill", "shared.update")):
         p = event.payload
         if event.type == "order.fill":
-            ledger.apply_fill(Fill(p["trade_id"], p["client_order_id"], p["venue"], p["symbol"], Side(p["side"]),
-                                   p["quantity"], p["price"], p["fee"], p["fill_ts"]))
+            ledger.apply_fill(
+                Fill(
+                    p["trade_id"],
+                    p["client_order_id"],
+                    p["venue"],
+                    p["symbol"],
+                    Side(p["side"]),
+                    p["quantity"],
+                    p["price"],
+                    p["fee"],
+                    p["fill_ts"],
+                )
+            )
         else:
             result["shared"].setdefault(p["topic"], {})[p["symbol"]] = p["value"]
     result["positions"] = {s: h.quantity for s, h in ledger.holdings.items() if h.quantity}
@@ -72,7 +83,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"risk state  {state}" + (f" ({result['risk_reason']})" if result["risk_reason"] else ""))
     print(f"store       {result['store']} ({result['events']} events)")
     if result["run_id"]:
-        print(f"last run    {result['run_id']} ({'running or interrupted' if result['run_open'] else 'ended'})")
+        print(
+            f"last run    {result['run_id']} ({'running or interrupted' if result['run_open'] else 'ended'})"
+        )
     for symbol, qty in sorted(result["positions"].items()):
         print(f"position    {symbol:<12} {qty:+.8g}")
     for topic, values in sorted(result["shared"].items()):
@@ -80,8 +93,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"{topic:<11} {symbol:<12} {value}")
     summary = result["summary"]
     if summary:
-        print(f"equity      {summary['final_equity']:.8g} ({summary['return'] * 100:+.2f} %), "
-              f"{summary['orders']} orders, {summary['fills']} fills")
+        print(
+            f"equity      {summary['final_equity']:.8g} ({summary['return'] * 100:+.2f} %), "
+            f"{summary['orders']} orders, {summary['fills']} fills"
+        )
     return EXIT_OK
 
 
@@ -99,8 +114,13 @@ def _operator_state(args: argparse.Namespace, state: str) -> int:
     if state == "halted" and current == "halted":
         print("risk state already HALTED")
         return EXIT_OK
-    store.append("risk.state", {"state": state, "previous": current, "reason": reason, "by": "operator"},
-                 int(time.time() * 1000), "operator", durable=True)
+    store.append(
+        "risk.state",
+        {"state": state, "previous": current, "reason": reason, "by": "operator"},
+        int(time.time() * 1000),
+        "operator",
+        durable=True,
+    )
     store.close()
     print(f"risk state {current.upper()} -> {state.upper()} ({reason})")
     return EXIT_OK
@@ -119,10 +139,14 @@ def cmd_events(args: argparse.Namespace) -> int:
     types = tuple(args.type) if args.type else None
     events = list(store.events(types=types, run_id=args.run))
     if args.limit:
-        events = events[-args.limit:]
+        events = events[-args.limit :]
     if args.json:
-        print_json([{"seq": e.seq, "ts": e.ts, "run_id": e.run_id, "type": e.type, "payload": e.payload}
-                    for e in events])
+        print_json(
+            [
+                {"seq": e.seq, "ts": e.ts, "run_id": e.run_id, "type": e.type, "payload": e.payload}
+                for e in events
+            ]
+        )
     else:
         for e in events:
             print(f"{e.seq:>7} {e.ts} {e.type:<18} {json.dumps(e.payload, separators=(',', ':'))}")
@@ -146,8 +170,10 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("status", parents=[common, store], help="risk state, positions and last run")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
-    for name, func, text in (("kill", cmd_kill, "trip the kill switch (HALTED)"),
-                             ("rearm", cmd_rearm, "leave HALTED (audited)")):
+    for name, func, text in (
+        ("kill", cmd_kill, "trip the kill switch (HALTED)"),
+        ("rearm", cmd_rearm, "leave HALTED (audited)"),
+    ):
         p = sub.add_parser(name, parents=[common, store], help=text)
         p.add_argument("--reason", required=True, help="why (recorded in the audit log)")
         p.set_defaults(func=func)

@@ -44,16 +44,29 @@ def execute(args: argparse.Namespace, mode: str | None = None) -> dict[str, Any]
 
     if args.cycles is not None and args.cycles <= 0:
         raise UsageError("--cycles must be a positive integer")
-    run = Run(RunOptions(config=args.config, store=args.store, cycles=args.cycles,
-                         live=getattr(args, "live", False), mode=mode))
+    run = Run(
+        RunOptions(
+            config=args.config,
+            store=args.store,
+            cycles=args.cycles,
+            live=getattr(args, "live", False),
+            mode=mode,
+        )
+    )
     show_progress = not args.json and sys.stderr.isatty()
     if not show_progress:
         return run.execute()
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed:,} cycles"), TimeElapsedColumn(),
-                  console=None, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} cycles"),
+        TimeElapsedColumn(),
+        console=None,
+        transient=True,
+    ) as progress:
         task = progress.add_task(f"{run.mode} {run.run_id}", total=args.cycles)
 
         def on_cycle(n: int, now: int) -> None:

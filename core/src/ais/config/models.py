@@ -41,7 +41,10 @@ class StoreSection(Section):
 
     path: str = Field("ais-events.sqlite", description="SQLite file of the event store")
     batch_size: int = Field(
-        1000, gt=0, description="events per group commit in backtests (order intents are always durable first)"
+        1000,
+        gt=0,
+        description="events per group commit in backtests; outside backtests each order intent is committed "
+        "before the order is sent",
     )
 
 

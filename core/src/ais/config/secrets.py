@@ -19,7 +19,7 @@ from ais.errors import SecretError
 class Secret:
     """A reference to a secret held in an environment variable or a file."""
 
-    __slots__ = ("source", "ref")
+    __slots__ = ("ref", "source")
 
     def __init__(self, source: str, ref: str) -> None:
         if source not in ("env", "file"):

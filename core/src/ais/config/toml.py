@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 from ais.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 DEFAULT_CONFIG = "ais.toml"
 
@@ -27,9 +22,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no such file (pass --config PATH or set AIS_CONFIG)"
-        ) from None
+        raise ConfigError(f"{path}: no such file (pass --config PATH or set AIS_CONFIG)") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
     try:

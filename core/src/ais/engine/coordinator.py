@@ -111,8 +111,14 @@ class Coordinator:
             selected = self.host.arbitrate(signals, self._arbitration)
             if selected:
                 stats.decisions += 1
-                self.record("decision", {"signals": [_signal_payload(s) for s in signals],
-                                         "selected": [_signal_payload(s) for s in selected]}, ts=now)
+                self.record(
+                    "decision",
+                    {
+                        "signals": [_signal_payload(s) for s in signals],
+                        "selected": [_signal_payload(s) for s in selected],
+                    },
+                    ts=now,
+                )
                 for signal in selected:
                     portfolio = self._act(signal, snapshot, now, portfolio)
         stats.cycles += 1
@@ -161,8 +167,12 @@ class Coordinator:
         if signed is None:
             codes = [v.reason_code or "REJECTED" for v in rejections]
             self.stats.rejections.update(codes)
-            self.record("risk.rejected", order_payload(order) | {
-                "reasons": codes, "messages": [f"{v.guard}: {v.message}" for v in rejections]}, ts=now)
+            self.record(
+                "risk.rejected",
+                order_payload(order)
+                | {"reasons": codes, "messages": [f"{v.guard}: {v.message}" for v in rejections]},
+                ts=now,
+            )
             return portfolio
         self.stats.orders += 1
         self.oms.submit(signed)
@@ -170,13 +180,18 @@ class Coordinator:
 
     def _reject(self, signal: Signal, code: str, message: str, now: int) -> None:
         self.stats.rejections[code] += 1
-        self.record("risk.rejected", {"symbol": signal.symbol, "strategy": signal.agent, "reasons": [code],
-                                      "messages": [message]}, ts=now)
+        self.record(
+            "risk.rejected",
+            {"symbol": signal.symbol, "strategy": signal.agent, "reasons": [code], "messages": [message]},
+            ts=now,
+        )
 
     def kill_switch_tripped(self) -> None:
         """HALTED: cancel every open order at once."""
         cancelled = self.oms.cancel_all("kill switch")
-        self.record("risk.kill_switch", {"cancelled": cancelled, "reason": self.risk.state_reason}, flush=True)
+        self.record(
+            "risk.kill_switch", {"cancelled": cancelled, "reason": self.risk.state_reason}, flush=True
+        )
 
     def operator_state(self, state: RiskState, reason: str) -> None:
         """Apply a state change an operator recorded from another process (``ais kill``)."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from ais.domain.codec import from_payload
 from ais.domain.events import Event
-from ais.domain.orders import Fill, Order, OrderStatus, OrderType, Side
+from ais.domain.orders import Fill, Order, OrderStatus, Side
 from ais.domain.risk import RiskState
 from ais.engine.coordinator import RunStats
 from ais.oms.manager import OrderManager, OrderRecord
@@ -51,12 +51,6 @@ def inspect(store: EventStore) -> StoreState:
     return state
 
 
-def _order(p: dict[str, Any]) -> Order:
-    return Order(p["order_id"], p["client_order_id"], p["venue"], p["symbol"], Side(p["side"]),
-                 OrderType(p["type"]), p["quantity"], p["limit_price"], p["reduce_only"], p["strategy"],
-                 0, p.get("token"))
-
-
 _TERMINAL_EVENTS = {
     "order.rejected": OrderStatus.REJECTED,
     "order.cancelled": OrderStatus.CANCELLED,
@@ -73,7 +67,7 @@ def rebuild(events: list[Event], ledger: Ledger, oms: OrderManager, stats: RunSt
         p = event.payload
         kind = event.type
         if kind == "order.intent":
-            order = _order(p)
+            order = from_payload(Order, p)
             oms.records[order.client_order_id] = OrderRecord(order, OrderStatus.APPROVED)
             seq = max(seq, int(order.id.rsplit(":", 1)[-1]))
             stats.orders += 1
@@ -84,20 +78,31 @@ def rebuild(events: list[Event], ledger: Ledger, oms: OrderManager, stats: RunSt
                 oms.live[rec.order.client_order_id] = rec
         elif kind == "order.fill":
             rec = oms.records[p["client_order_id"]]
-            fill = Fill(p["trade_id"], p["client_order_id"], p["venue"], p["symbol"], Side(p["side"]),
-                        p["quantity"], p["price"], p["fee"], p["fill_ts"])
+            fill = Fill(
+                p["trade_id"],
+                p["client_order_id"],
+                p["venue"],
+                p["symbol"],
+                Side(p["side"]),
+                p["quantity"],
+                p["price"],
+                p["fee"],
+                p["fill_ts"],
+            )
             oms.seen_trades.add((fill.venue, fill.trade_id))
-            rec.avg_price = (rec.avg_price * rec.filled + fill.price * fill.quantity) / (rec.filled + fill.quantity)
+            rec.avg_price = (rec.avg_price * rec.filled + fill.price * fill.quantity) / (
+                rec.filled + fill.quantity
+            )
             rec.filled += fill.quantity
             rec.status = OrderStatus(p["status"])
             if rec.status.is_terminal:
                 oms.live.pop(rec.order.client_order_id, None)
             ledger.apply_fill(fill)
         elif kind in _TERMINAL_EVENTS:
-            rec = oms.records.get(p["client_order_id"])
-            if rec is not None:
-                rec.status = _TERMINAL_EVENTS[kind]
-                oms.live.pop(rec.order.client_order_id, None)
+            ended = oms.records.get(p["client_order_id"])
+            if ended is not None:
+                ended.status = _TERMINAL_EVENTS[kind]
+                oms.live.pop(ended.order.client_order_id, None)
         elif kind == "risk.rejected":
             stats.rejections.update(p.get("reasons", []))
         elif kind == "decision":
@@ -131,8 +136,13 @@ def reconcile(oms: OrderManager, ledger: Ledger, record: Record, *, tolerance: f
                 record("order.reconciled", {"client_order_id": coid, "found": True})
             else:
                 rec.status = OrderStatus.EXPIRED
-                record("order.expired", {"client_order_id": coid,
-                                         "reason": "journaled but unknown to the venue after restart; not resent"})
+                record(
+                    "order.expired",
+                    {
+                        "client_order_id": coid,
+                        "reason": "journaled but unknown to the venue after restart; not resent",
+                    },
+                )
     # 2. Fills the store missed (the process died between the venue's fill and our record).
     for fills in fills_by_venue.values():
         for fill in fills:

@@ -98,8 +98,13 @@ class Run:
         digest = config_hash(config)
         resume = found.unfinished_run if found.unfinished_config == digest and not backtest else None
         if found.unfinished_run and resume is None:
-            self.store.append("run.end", {"completed": False, "reason": "superseded by a new run"},
-                              int(time.time() * 1000), found.unfinished_run, durable=True)
+            self.store.append(
+                "run.end",
+                {"completed": False, "reason": "superseded by a new run"},
+                int(time.time() * 1000),
+                found.unfinished_run,
+                durable=True,
+            )
         self.run_id = resume or time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
         self.resumed = resume is not None
         self.shared = SharedState(on_change=self._shared_changed)
@@ -120,8 +125,14 @@ class Run:
             used_tokens=found.used_tokens,
         )
         self.oms.on_fill = self.ledger.apply_fill
-        self.risk = RiskEngine(host, keyring, ttl_s=config.risk.token_ttl, timezone=config.ais.timezone,
-                               record=self.record, state=found.risk_state)
+        self.risk = RiskEngine(
+            host,
+            keyring,
+            ttl_s=config.risk.token_ttl,
+            timezone=config.ais.timezone,
+            record=self.record,
+            state=found.risk_state,
+        )
         self.risk.state_reason = found.risk_reason
         self.stats = RunStats()
         self.coordinator = Coordinator(
@@ -145,19 +156,30 @@ class Run:
 
     # -- recording ----------------------------------------------------------------------------
 
-    def record(self, type_: str, payload: dict[str, Any], ts: int | None = None, *,
-               durable: bool = False, flush: bool = False) -> None:
-        self.store.append(type_, payload, self.clock.now_ms() if ts is None else ts, self.run_id,
-                          durable=durable or flush)
+    def record(
+        self,
+        type_: str,
+        payload: dict[str, Any],
+        ts: int | None = None,
+        *,
+        durable: bool = False,
+        flush: bool = False,
+    ) -> None:
+        self.store.append(
+            type_, payload, self.clock.now_ms() if ts is None else ts, self.run_id, durable=durable or flush
+        )
 
     def _deliver(self, events: list[Event]) -> None:
         for event in events:
             if event.type == "integration.error":
                 continue  # never feed an integration's own failure back to it
             for key, exc in self.host.on_event(event):
-                self.store.append("integration.error", {"integration": key, "event_seq": event.seq,
-                                                        "error": f"{type(exc).__name__}: {exc}"},
-                                  event.ts, self.run_id)
+                self.store.append(
+                    "integration.error",
+                    {"integration": key, "event_seq": event.seq, "error": f"{type(exc).__name__}: {exc}"},
+                    event.ts,
+                    self.run_id,
+                )
 
     def _shared_changed(self, topic: str, symbol: str, value: Any) -> None:
         self.record("shared.update", {"topic": topic, "symbol": symbol, "value": value})
@@ -174,11 +196,17 @@ class Run:
 
     def _start(self) -> None:
         config = self.config
-        self.host.startup(RunContext(
-            run_id=self.run_id, mode=self.mode, symbols=tuple(config.ais.symbols), timezone=config.ais.timezone,
-            shared=self.shared, verify_token=self._verify,
-            extra={"store_path": str(self.store_path), "config_source": config.source},
-        ))
+        self.host.startup(
+            RunContext(
+                run_id=self.run_id,
+                mode=self.mode,
+                symbols=tuple(config.ais.symbols),
+                timezone=config.ais.timezone,
+                shared=self.shared,
+                verify_token=self._verify,
+                extra={"store_path": str(self.store_path), "config_source": config.source},
+            )
+        )
         if self.resumed:
             events = list(self.store.events(run_id=self.run_id))
             seq, last_ts = rebuild(events, self.ledger, self.oms, self.stats)
@@ -187,15 +215,28 @@ class Run:
             self._catch_up(last_ts)
             self.mismatches = reconcile(self.oms, self.ledger, self.record)
         else:
-            self.record("run.start", {"mode": self.mode, "config": config.source, "config_hash": self._digest,
-                                      "symbols": list(config.ais.symbols), "clock": self.clock.kind,
-                                      "initial_cash": config.portfolio.initial_cash, "risk_state": self.risk.state.value},
-                        ts=int(time.time() * 1000), durable=True)
+            self.record(
+                "run.start",
+                {
+                    "mode": self.mode,
+                    "config": config.source,
+                    "config_hash": self._digest,
+                    "symbols": list(config.ais.symbols),
+                    "clock": self.clock.kind,
+                    "initial_cash": config.portfolio.initial_cash,
+                    "risk_state": self.risk.state.value,
+                },
+                ts=int(time.time() * 1000),
+                durable=True,
+            )
             if self.mode == "live":
                 self.mismatches = reconcile(self.oms, self.ledger, self.record)
         if self.mismatches and self.mode == "live" and self.risk.state is not RiskState.HALTED:
-            self.risk.transition(RiskState.HALTED, "reconciliation mismatch: " + "; ".join(self.mismatches[:3]),
-                                 by="reconciliation")
+            self.risk.transition(
+                RiskState.HALTED,
+                "reconciliation mismatch: " + "; ".join(self.mismatches[:3]),
+                by="reconciliation",
+            )
         self.store.flush()
 
     def _catch_up(self, until_ts: int) -> None:
@@ -221,7 +262,9 @@ class Run:
         for event in self.store.events(types=("risk.state",), after_seq=self._operator_seq):
             self._operator_seq = event.seq
             if event.run_id != self.run_id:
-                self.coordinator.operator_state(RiskState(event.payload["state"]), event.payload.get("reason", ""))
+                self.coordinator.operator_state(
+                    RiskState(event.payload["state"]), event.payload.get("reason", "")
+                )
 
     def execute(self, on_cycle: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Run to the end of the data, ``--cycles``, or a signal; return the summary."""
@@ -251,11 +294,16 @@ class Run:
             finally:
                 errors = self.host.shutdown()
                 for key, exc in errors:
-                    self.record("plugin.error", {"plugin": key, "hook": "ais_shutdown",
-                                                 "error": f"{type(exc).__name__}: {exc}"})
+                    self.record(
+                        "plugin.error",
+                        {"plugin": key, "hook": "ais_shutdown", "error": f"{type(exc).__name__}: {exc}"},
+                    )
         summary = self.summary(reason)
-        self.record("run.end", {"completed": reason == "completed", "reason": reason, "summary": summary},
-                    durable=True)
+        self.record(
+            "run.end",
+            {"completed": reason == "completed", "reason": reason, "summary": summary},
+            durable=True,
+        )
         self.store.close()
         return summary
 
@@ -292,6 +340,7 @@ class Run:
 @contextmanager
 def _signals(stop: Callable[[], None]) -> Iterator[None]:
     """SIGINT/SIGTERM: stop after the current cycle, then flush and exit 0."""
+
     def handler(signum: int, frame: FrameType | None) -> None:
         stop()
 

@@ -35,8 +35,9 @@ class OrderRecord:
 
 
 def order_payload(order: Order) -> dict[str, Any]:
+    """An order as stored in events: its fields by name (read back with ``codec.from_payload``)."""
     return {
-        "order_id": order.id,
+        "id": order.id,
         "client_order_id": order.client_order_id,
         "venue": order.venue,
         "symbol": order.symbol,
@@ -46,6 +47,7 @@ def order_payload(order: Order) -> dict[str, Any]:
         "limit_price": order.limit_price,
         "reduce_only": order.reduce_only,
         "strategy": order.strategy,
+        "ts": order.ts,
         "token": order.token,
     }
 
@@ -63,7 +65,7 @@ class OrderManager:
     used_tokens: set[str] = field(default_factory=set)
     seen_trades: set[tuple[str, str]] = field(default_factory=set)
     live: dict[str, OrderRecord] = field(default_factory=dict)
-    on_fill: Callable[[Fill], None] = lambda fill: None
+    on_fill: Callable[[Fill], object] = lambda fill: None
     refused: int = 0
     submitted: int = 0
     shadow_fills: int = 0
@@ -79,8 +81,10 @@ class OrderManager:
                 raise TokenError("REPLAYED", f"token of order {order.client_order_id} was already used")
         except TokenError as exc:
             self.refused += 1
-            self.record("order.refused", {"client_order_id": order.client_order_id, "reason": exc.reason,
-                                          "message": str(exc)})
+            self.record(
+                "order.refused",
+                {"client_order_id": order.client_order_id, "reason": exc.reason, "message": str(exc)},
+            )
             return None
         assert order.token is not None
         self.used_tokens.add(token_id(order.token))
@@ -100,8 +104,14 @@ class OrderManager:
         except TokenError as exc:
             self._set(rec, OrderStatus.REJECTED)
             self.refused += 1
-            self.record("order.rejected", {"client_order_id": order.client_order_id, "reason": exc.reason,
-                                           "message": f"exchange adapter refused the token: {exc}"})
+            self.record(
+                "order.rejected",
+                {
+                    "client_order_id": order.client_order_id,
+                    "reason": exc.reason,
+                    "message": f"exchange adapter refused the token: {exc}",
+                },
+            )
             return rec
         except Exception as exc:  # the venue may or may not have it: reconcile, never resend blindly
             self._in_flight(rec, f"{type(exc).__name__}: {exc}")
@@ -111,12 +121,20 @@ class OrderManager:
             rec.venue_order_id = result.venue_order_id
             self.live[order.client_order_id] = rec
             self.submitted += 1
-            self.record("order.submitted", {"client_order_id": order.client_order_id,
-                                            "venue_order_id": result.venue_order_id})
+            self.record(
+                "order.submitted",
+                {"client_order_id": order.client_order_id, "venue_order_id": result.venue_order_id},
+            )
         else:
             self._set(rec, OrderStatus.REJECTED)
-            self.record("order.rejected", {"client_order_id": order.client_order_id, "reason": "VENUE_REJECTED",
-                                           "message": result.reason or ""})
+            self.record(
+                "order.rejected",
+                {
+                    "client_order_id": order.client_order_id,
+                    "reason": "VENUE_REJECTED",
+                    "message": result.reason or "",
+                },
+            )
         return rec
 
     def _in_flight(self, rec: OrderRecord, why: str) -> None:
@@ -132,16 +150,31 @@ class OrderManager:
     def _shadow_fill(self, rec: OrderRecord, now: int) -> None:
         order = rec.order
         self._set(rec, OrderStatus.SUBMITTED)
-        self.record("order.submitted", {"client_order_id": order.client_order_id, "venue_order_id": None,
-                                        "shadow": True})
+        self.record(
+            "order.submitted",
+            {"client_order_id": order.client_order_id, "venue_order_id": None, "shadow": True},
+        )
         price = self.shadow_price(order.symbol)
         if price is None:
             self._set(rec, OrderStatus.EXPIRED)
-            self.record("order.expired", {"client_order_id": order.client_order_id, "reason": "no price (shadow)"})
+            self.record(
+                "order.expired", {"client_order_id": order.client_order_id, "reason": "no price (shadow)"}
+            )
             return
         self.shadow_fills += 1
-        self.apply_fill(Fill(f"shadow-{order.client_order_id}", order.client_order_id, order.venue, order.symbol,
-                             order.side, order.quantity, price, 0.0, now))
+        self.apply_fill(
+            Fill(
+                f"shadow-{order.client_order_id}",
+                order.client_order_id,
+                order.venue,
+                order.symbol,
+                order.side,
+                order.quantity,
+                price,
+                0.0,
+                now,
+            )
+        )
 
     # -- fills and cancels --------------------------------------------------------------------
 
@@ -159,10 +192,21 @@ class OrderManager:
         rec.filled = total
         done = total >= rec.order.quantity * (1 - 1e-9)
         self._set(rec, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED)
-        self.record("order.fill", {"client_order_id": fill.client_order_id, "trade_id": fill.trade_id,
-                                   "venue": fill.venue, "symbol": fill.symbol, "side": fill.side.value,
-                                   "quantity": fill.quantity, "price": fill.price, "fee": fill.fee,
-                                   "fill_ts": fill.ts, "status": rec.status.value})
+        self.record(
+            "order.fill",
+            {
+                "client_order_id": fill.client_order_id,
+                "trade_id": fill.trade_id,
+                "venue": fill.venue,
+                "symbol": fill.symbol,
+                "side": fill.side.value,
+                "quantity": fill.quantity,
+                "price": fill.price,
+                "fee": fill.fee,
+                "fill_ts": fill.ts,
+                "status": rec.status.value,
+            },
+        )
         self.on_fill(fill)
         return True
 
@@ -184,7 +228,9 @@ class OrderManager:
             try:
                 ok = self.exchanges[rec.order.venue].cancel(coid, rec.order.symbol)
             except Exception as exc:
-                self.record("order.cancel_failed", {"client_order_id": coid, "error": f"{type(exc).__name__}: {exc}"})
+                self.record(
+                    "order.cancel_failed", {"client_order_id": coid, "error": f"{type(exc).__name__}: {exc}"}
+                )
                 continue
             if ok:
                 self._set(rec, OrderStatus.CANCELLED)

@@ -12,11 +12,9 @@ import re
 import sys
 from dataclasses import dataclass
 
-
 #: kind -> entry-point group (kept here, import-free, so listing needs neither pluggy specs nor pydantic)
 GROUPS: dict[str, str] = {
-    kind: f"ais.{kind}"
-    for kind in ("data", "agents", "arbitration", "guards", "exchanges", "integrations")
+    kind: f"ais.{kind}" for kind in ("data", "agents", "arbitration", "guards", "exchanges", "integrations")
 }
 
 

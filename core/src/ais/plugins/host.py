@@ -114,8 +114,7 @@ class PluginHost:
         implemented = {
             name
             for name in dir(type(instance.obj))
-            if name.startswith("ais_")
-            and self._pm.parse_hookimpl_opts(instance.obj, name) is not None
+            if name.startswith("ais_") and self._pm.parse_hookimpl_opts(instance.obj, name) is not None
         }
         for name in sorted(implemented):
             if name in _LIFECYCLE_HOOKS:
@@ -208,7 +207,7 @@ class PluginHost:
                 (merged.funding, part.funding),
             ):
                 for symbol, value in theirs.items():
-                    mine.setdefault(symbol, value)  # type: ignore[attr-defined]
+                    mine.setdefault(symbol, value)
             gaps |= part.gaps
         merged.gaps = frozenset(gaps)
         return merged
@@ -333,7 +332,7 @@ class PluginHost:
             submit=one("ais_exchange_submit", missing("ais_exchange_submit")),
             cancel=one("ais_exchange_cancel", missing("ais_exchange_cancel")),
             open_orders=one("ais_exchange_open_orders", lambda: ()),
-            balances=one("ais_exchange_balances", lambda: {}),
+            balances=one("ais_exchange_balances", dict),
             positions=one("ais_exchange_positions", lambda: ()),
             fills=one("ais_exchange_fills", lambda since_ms: ()),
             market_rules=one("ais_exchange_market_rules", lambda symbol: None),

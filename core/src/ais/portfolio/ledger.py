@@ -22,7 +22,7 @@ def next_midnight_ms(ts_ms: int, tz: ZoneInfo) -> int:
 
 
 class _Holding:
-    __slots__ = ("quantity", "avg_price", "realized", "venue")
+    __slots__ = ("avg_price", "quantity", "realized", "venue")
 
     def __init__(self, venue: str) -> None:
         self.quantity = 0.0

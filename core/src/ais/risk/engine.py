@@ -64,9 +64,13 @@ class RiskEngine:
         held = portfolio.position(order.symbol)
         reducing = reduces_exposure(order, held)
         if self.state is RiskState.HALTED:
-            return None, [Verdict("risk", Action.REJECT, RISK_HALTED, f"risk state is halted: {self.state_reason}")]
+            return None, [
+                Verdict("risk", Action.REJECT, RISK_HALTED, f"risk state is halted: {self.state_reason}")
+            ]
         if self.state is RiskState.REDUCING and not reducing:
-            return None, [Verdict("risk", Action.REJECT, RISK_REDUCING, "risk state is reducing: order adds exposure")]
+            return None, [
+                Verdict("risk", Action.REJECT, RISK_REDUCING, "risk state is reducing: order adds exposure")
+            ]
         rejections = [
             v
             for v in self._host.guard_checks(order, portfolio, self._context(market, now_ms))
@@ -94,9 +98,16 @@ class RiskEngine:
             self.transition(RiskState.ACTIVE, "no guard asks to reduce any more", by="guard")
         return False
 
-    def transition(self, state: RiskState, reason: str, *, by: str, verdicts: list[Verdict] | None = None) -> None:
+    def transition(
+        self, state: RiskState, reason: str, *, by: str, verdicts: list[Verdict] | None = None
+    ) -> None:
         """Record and apply a state change (the record comes first)."""
-        payload: dict[str, Any] = {"state": state.value, "previous": self.state.value, "reason": reason, "by": by}
+        payload: dict[str, Any] = {
+            "state": state.value,
+            "previous": self.state.value,
+            "reason": reason,
+            "by": by,
+        }
         if verdicts:
             payload["codes"] = [v.reason_code for v in verdicts]
         self._record("risk.state", payload)

@@ -64,12 +64,13 @@ class Keyring:
         if not raw:
             raise SecretError(
                 f"{ENV_SECRET} is not set: set it to a random secret of at least {MIN_KEY_BYTES} bytes "
-                "(e.g. `export AIS_RISK_HMAC_SECRET=$(python -c 'import secrets; print(secrets.token_hex(32))')`)"
+                "(e.g. `export AIS_RISK_HMAC_SECRET=$(openssl rand -hex 32)`)"
             )
         key = raw.encode()
         if len(key) < MIN_KEY_BYTES:
             raise SecretError(
-                f"{ENV_SECRET} is {len(key)} bytes; set it to a random secret of at least {MIN_KEY_BYTES} bytes"
+                f"{ENV_SECRET} is {len(key)} bytes; "
+                f"set it to a random secret of at least {MIN_KEY_BYTES} bytes"
             )
         prev_raw = env.get(ENV_SECRET_PREVIOUS, "")
         previous = prev_raw.encode() if prev_raw else None

@@ -77,7 +77,9 @@ class EventStore:
         try:
             if readonly:
                 if not self.path.exists():
-                    raise StoreError(f"{self.path}: no event store here (run `ais run` first or pass --store)")
+                    raise StoreError(
+                        f"{self.path}: no event store here (run `ais run` first or pass --store)"
+                    )
                 self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +93,9 @@ class EventStore:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def append(self, type_: str, payload: dict[str, Any], ts: int, run_id: str, *, durable: bool = False) -> None:
+    def append(
+        self, type_: str, payload: dict[str, Any], ts: int, run_id: str, *, durable: bool = False
+    ) -> None:
         """Buffer an event; flush when the batch is full or ``durable`` is asked for."""
         self._buffer.append((ts, run_id, type_, json.dumps(payload, separators=(",", ":"), default=str)))
         if durable or len(self._buffer) >= self.batch_size:
@@ -162,12 +166,12 @@ class EventStore:
     def verify(self) -> tuple[int, ChainBreak | None]:
         """(rows checked, first break or None): recomputes every hash and link."""
         prev = GENESIS
-        expected_seq = 0
         count = 0
-        cursor = self._db.execute("SELECT seq, ts, run_id, type, payload, prev_hash, hash FROM events ORDER BY seq")
-        for seq, ts, run_id, type_, payload, prev_hash, digest in cursor:
-            count += 1
-            expected_seq += 1
+        cursor = self._db.execute(
+            "SELECT seq, ts, run_id, type, payload, prev_hash, hash FROM events ORDER BY seq"
+        )
+        for count, (seq, ts, run_id, type_, payload, prev_hash, digest) in enumerate(cursor, 1):
+            expected_seq = count
             if seq != expected_seq:
                 return count, ChainBreak(expected_seq, "row missing")
             if prev_hash != prev:

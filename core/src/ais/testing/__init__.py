@@ -67,7 +67,9 @@ def fake_clock() -> FakeClock:
 @pytest.fixture
 def fake_market() -> FakeMarket:
     """Two symbols of 2,000 deterministic one-minute candles."""
-    return FakeMarket({"AAA/USD": synthetic_candles(2000, seed=1), "BBB/USD": synthetic_candles(2000, seed=2)})
+    return FakeMarket(
+        {"AAA/USD": synthetic_candles(2000, seed=1), "BBB/USD": synthetic_candles(2000, seed=2)}
+    )
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ provide the fixture it names; every test below then runs against that plugin::
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Sequence
@@ -39,8 +40,19 @@ def empty_portfolio(nav: float = 10_000.0, ts: int = 0) -> PortfolioSnapshot:
 def sample_order(
     symbol: str = "ETH/BTC", quantity: float = 0.1, side: Side = Side.BUY, venue: str = "test", n: int = 1
 ) -> Order:
-    return Order(f"o-{n}", f"ais-test-{n}", venue, symbol, side, OrderType.MARKET, quantity, None, False,
-                 "test", 1_515_542_400_000)
+    return Order(
+        f"o-{n}",
+        f"ais-test-{n}",
+        venue,
+        symbol,
+        side,
+        OrderType.MARKET,
+        quantity,
+        None,
+        False,
+        "test",
+        1_515_542_400_000,
+    )
 
 
 class DataProviderContract:
@@ -67,7 +79,7 @@ class DataProviderContract:
     def test_next_time_advances(self, provider: Any) -> None:
         times = self._times(provider)
         assert times, "ais_data_next_time returned None at the start: no data?"
-        assert all(b > a for a, b in zip(times, times[1:], strict=False))
+        assert all(b > a for a, b in itertools.pairwise(times))
 
     def test_snapshot_has_no_look_ahead(self, provider: Any, symbols: tuple[str, ...]) -> None:
         for t in self._times(provider):
@@ -92,7 +104,9 @@ class AgentContract:
 
     @pytest.fixture
     def market(self) -> FakeMarket:
-        return FakeMarket({"AAA/USD": synthetic_candles(3000, seed=1), "BBB/USD": synthetic_candles(3000, seed=2)})
+        return FakeMarket(
+            {"AAA/USD": synthetic_candles(3000, seed=1), "BBB/USD": synthetic_candles(3000, seed=2)}
+        )
 
     def _run(self, agent: Any, market: FakeMarket, symbols: Sequence[str] | None = None) -> list[Signal]:
         shared = SharedState()
@@ -191,16 +205,18 @@ class GuardContract:
     def test_registers_with_host(self, guard: Any) -> None:
         host_with(("guards", guard))
 
-    def test_benign_order_passes(self, guard: Any, benign_order: Order, portfolio: PortfolioSnapshot,
-                                 context: GuardContext) -> None:
+    def test_benign_order_passes(
+        self, guard: Any, benign_order: Order, portfolio: PortfolioSnapshot, context: GuardContext
+    ) -> None:
         if not hasattr(guard, "ais_guard_check"):
             pytest.skip("guard only assesses the portfolio")
         verdict = guard.ais_guard_check(benign_order, portfolio, context)
         assert isinstance(verdict, Verdict)
         assert verdict.action is Action.PASS, verdict
 
-    def test_verdicts_are_well_formed(self, guard: Any, benign_order: Order, portfolio: PortfolioSnapshot,
-                                      context: GuardContext) -> None:
+    def test_verdicts_are_well_formed(
+        self, guard: Any, benign_order: Order, portfolio: PortfolioSnapshot, context: GuardContext
+    ) -> None:
         verdicts = []
         if hasattr(guard, "ais_guard_check"):
             verdicts.append(guard.ais_guard_check(benign_order, portfolio, context))
@@ -230,8 +246,14 @@ class ExchangeContract:
     @pytest.fixture
     def started(self, exchange: Any, keyring: Keyring, symbol: str) -> Any:
         exchange.ais_startup(
-            RunContext("contract", "paper", (symbol,), "UTC", SharedState(),
-                       verify_token=lambda order: verify_token(order, keyring))
+            RunContext(
+                "contract",
+                "paper",
+                (symbol,),
+                "UTC",
+                SharedState(),
+                verify_token=lambda order: verify_token(order, keyring),
+            )
         )
         self.prime(exchange, symbol)
         return exchange
@@ -278,7 +300,7 @@ class ExchangeContract:
         assert isinstance(started.ais_exchange_cancel("ais-never-placed", symbol), bool)
 
 
-EVENT_SAMPLES = [
+EVENT_SAMPLES: list[tuple[str, dict[str, Any]]] = [
     ("decision", {"selected": []}),
     ("order.intent", {"client_order_id": "ais-x-1"}),
     ("order.submitted", {"client_order_id": "ais-x-1"}),

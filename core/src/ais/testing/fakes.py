@@ -86,7 +86,9 @@ class FakeMarket(Plugin[PluginConfig]):
     (open time + ``bar_ms``): no look-ahead.
     """
 
-    def __init__(self, candles: Mapping[str, Sequence[Candle]], bar_ms: int | None = None, name: str = "market"):
+    def __init__(
+        self, candles: Mapping[str, Sequence[Candle]], bar_ms: int | None = None, name: str = "market"
+    ):
         super().__init__(name, PluginConfig())
         self.candles = {s: list(c) for s, c in candles.items()}
         first = next(iter(self.candles.values()), [])
@@ -136,7 +138,9 @@ class FakeExchange(ExchangeAdapter[PluginConfig]):
     fees. ``forbid_orders=True`` makes any ``place_order`` call fail the test loudly (used to prove
     shadow mode never places orders)."""
 
-    def __init__(self, name: str = "fake", config: PluginConfig | None = None, *, forbid_orders: bool = False):
+    def __init__(
+        self, name: str = "fake", config: PluginConfig | None = None, *, forbid_orders: bool = False
+    ):
         super().__init__(name, config or PluginConfig())
         self.forbid_orders = forbid_orders
         self.placed: list[Order] = []
@@ -160,8 +164,17 @@ class FakeExchange(ExchangeAdapter[PluginConfig]):
 
     def _fill(self, order: Order, price: float) -> None:
         self._fills.append(
-            Fill(f"{self.name}-t{len(self._fills) + 1}", order.client_order_id, self.name, order.symbol,
-                 order.side, order.quantity, price, 0.0, self.now_ms)
+            Fill(
+                f"{self.name}-t{len(self._fills) + 1}",
+                order.client_order_id,
+                self.name,
+                order.symbol,
+                order.side,
+                order.quantity,
+                price,
+                0.0,
+                self.now_ms,
+            )
         )
         self._positions[order.symbol] = self._positions.get(order.symbol, 0.0) + order.signed_quantity
 
@@ -172,8 +185,16 @@ class FakeExchange(ExchangeAdapter[PluginConfig]):
 
     def open_orders(self) -> Sequence[OpenOrder]:
         return [
-            OpenOrder(o.client_order_id, o.symbol, o.side, o.type, o.quantity, 0.0, o.limit_price,
-                      OrderStatus.SUBMITTED)
+            OpenOrder(
+                o.client_order_id,
+                o.symbol,
+                o.side,
+                o.type,
+                o.quantity,
+                0.0,
+                o.limit_price,
+                OrderStatus.SUBMITTED,
+            )
             for o in self._open.values()
         ]
 
@@ -213,8 +234,9 @@ def loaded(obj: Any, kind: str, name: str | None = None, weight: float = 1.0) ->
     """Wrap a plugin object as a configured instance of ``kind`` (no entry point needed)."""
     instance = name or getattr(obj, "name", None) or type(obj).__name__.lower()
     spec = InstanceSpec(kind=kind, name=instance, plugin=instance, enabled=True, options={}, weight=weight)
-    info = PluginInfo(instance, kind, f"ais.{kind}", f"{type(obj).__module__}:{type(obj).__qualname__}",
-                      "(test)", "0")
+    info = PluginInfo(
+        instance, kind, f"ais.{kind}", f"{type(obj).__module__}:{type(obj).__qualname__}", "(test)", "0"
+    )
     config = getattr(obj, "config", None) or PluginConfig()
     return LoadedInstance(spec, info, config, obj)
 
