@@ -110,7 +110,8 @@ def first_error_line(
     """``<file>: <dotted.path>: <what is expected>`` for the first error, noting how many more."""
     errors = exc.errors()
     first = errors[0]
-    path = ".".join([*prefix, *(str(p) for p in first["loc"])])
+    # pydantic marks an invalid dict key with a "[key]" location segment: the key itself names it
+    path = ".".join([*prefix, *(str(p) for p in first["loc"] if p != "[key]")])
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     where = f"{path}: " if path else ""
     return f"{source}: {where}{describe(first, model)}{more}"

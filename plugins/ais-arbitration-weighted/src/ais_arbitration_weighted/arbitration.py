@@ -1,0 +1,131 @@
+"""WeightedArbitration: the best-scoring signal per symbol, pair legs all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from pydantic import Field
+
+from ais import Plugin, PluginConfig, hookimpl
+from ais.context import ArbitrationContext
+from ais.domain import Signal
+from ais_arbitration_weighted.scoring import Regime, regime_multiplier, score
+
+Multiplier = Annotated[float, Field(ge=0)]
+
+
+class WeightedArbitrationConfig(PluginConfig):
+    min_confidence: float = Field(
+        0.0, ge=0, le=1, description="signals with a confidence below this are dropped before scoring"
+    )
+    regime_weights: dict[str, dict[Regime, Multiplier]] = Field(
+        default_factory=dict,
+        description="agent instance name -> regime -> score multiplier (≥ 0; default 1.0), applied with "
+        "the regime a detector published for the signal's symbol",
+    )
+
+
+class _Group:
+    """The legs of one group seen this cycle: their indices, the sum of their scores, and whether
+    every leg is eligible (confidence ≥ min_confidence and score > 0)."""
+
+    __slots__ = ("eligible", "legs", "total")
+
+    def __init__(self) -> None:
+        self.legs: list[int] = []
+        self.total = 0.0
+        self.eligible = True
+
+
+class WeightedArbitration(Plugin[WeightedArbitrationConfig]):
+    """Scores each signal ``weight × regime × confidence × expected_return × liquidity`` (FLAT:
+    without the expected return; see ``scoring.score``), with ``weight = context.weights[agent]``
+    (default 1.0) and ``regime = regime_weights[agent][shared.get("regime", symbol)]`` (default 1.0).
+
+    Selection, per cycle:
+
+    1. signals with ``confidence < min_confidence`` are dropped; so are signals scoring ≤ 0 (a
+       negative expected return, a zero weight or a regime multiplier of 0: not worth acting on);
+    2. single signals (``group is None``): the highest score per symbol wins; equal scores go to the
+       agent name first in alphabetical order, then to the earlier signal;
+    3. groups (same agent, same non-None ``group``: pair legs) score the mean of their legs. A group
+       is eligible only if every leg is. Eligible groups are taken best first (ties: agent, group name);
+       one wins, all legs together, if none of its symbols is already taken by a better group and on
+       each of its symbols its score is strictly above the best single signal's; otherwise none of
+       its legs is selected. Single signals then win the symbols no group took.
+
+    Returns the selected ``Signal`` objects themselves, in their input order: at most one winner
+    per symbol.
+    """
+
+    Config = WeightedArbitrationConfig
+
+    def __init__(self, name: str, config: WeightedArbitrationConfig) -> None:
+        super().__init__(name, config)
+        # Plain dicts and floats: no pydantic on the per-cycle path.
+        self._min_confidence = float(config.min_confidence)
+        self._regime_weights: dict[str, dict[str, float]] = {
+            agent: {str(regime): float(m) for regime, m in table.items()}
+            for agent, table in config.regime_weights.items()
+        }
+
+    @hookimpl
+    def ais_arbitrate(self, signals: Sequence[Signal], context: ArbitrationContext) -> list[Signal]:
+        weights = context.weights
+        shared = context.shared
+        table = self._regime_weights
+        min_confidence = self._min_confidence
+        # symbol -> (−score, agent, index): the smallest key is the best single signal.
+        best: dict[str, tuple[float, str, int]] = {}
+        groups: dict[tuple[str, str], _Group] = {}
+        for i, signal in enumerate(signals):
+            group = None
+            if signal.group is not None:
+                group = groups.get((signal.agent, signal.group))
+                if group is None:
+                    group = groups[(signal.agent, signal.group)] = _Group()
+                group.legs.append(i)
+            if signal.confidence < min_confidence:
+                if group is not None:
+                    group.eligible = False
+                continue
+            multiplier = regime_multiplier(table, signal.agent, shared.get("regime", signal.symbol))
+            s = score(signal, weights.get(signal.agent, 1.0), multiplier)
+            if not s > 0.0:  # also catches NaN
+                if group is not None:
+                    group.eligible = False
+                continue
+            if group is not None:
+                group.total += s
+                continue
+            key = (-s, signal.agent, i)
+            current = best.get(signal.symbol)
+            if current is None or key < current:
+                best[signal.symbol] = key
+
+        selected: list[int] = []
+        taken: set[str] = set()
+        if groups:
+            # Best mean first; equal means by agent, then group name (never by input order).
+            ranked = sorted(
+                (
+                    (-g.total / len(g.legs), agent, label, g)
+                    for (agent, label), g in groups.items()
+                    if g.eligible
+                ),
+                key=lambda item: item[:3],
+            )
+            for neg_mean, _, _, g in ranked:
+                symbols = {signals[i].symbol for i in g.legs}
+                if taken & symbols:
+                    continue
+                # The group must beat the best single on every symbol: −mean < −single.
+                if all(neg_mean < best[sym][0] for sym in symbols if sym in best):
+                    taken |= symbols
+                    selected.extend(g.legs)
+        for symbol, (_, _, i) in best.items():
+            if symbol not in taken:
+                selected.append(i)
+        selected.sort()
+        return [signals[i] for i in selected]
