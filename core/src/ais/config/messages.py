@@ -88,6 +88,8 @@ def describe(error: ErrorDetails, model: type[BaseModel] | None) -> str:
         return f"must be a number{got}"
     if kind.startswith("bool_"):
         return f"must be true or false{got}"
+    if kind == "string_pattern_mismatch":
+        return f"must match {ctx.get('pattern')}{got}"
     if kind.startswith("string_") and kind != "string_too_short":
         return f"must be a string{got}"
     if kind == "string_too_short":

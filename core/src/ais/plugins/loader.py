@@ -145,6 +145,8 @@ def load_instances(
         options = validate_options(config, spec, model)  # ConfigError propagates: exit 2
         try:
             obj = factory(spec.name, options)
+        except ConfigError:
+            raise  # the plugin found a config problem (a missing data file, ...): one line, exit 2
         except Exception as exc:  # a plugin's constructor is its own code: isolate and name it
             fail(spec, info, f"failed to start: {type(exc).__name__}: {exc}")
             continue
