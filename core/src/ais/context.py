@@ -55,7 +55,10 @@ class ArbitrationContext:
 
 @dataclass(slots=True)
 class GuardContext:
-    """Handed to guards: the current market, the risk state, the time (ms) and the run's timezone."""
+    """Handed to guards: the current market, the risk state, the time (ms) and the run's timezone.
+
+    Core reuses one object per run and updates it each cycle: read it during the call, don't keep it.
+    """
 
     market: MarketSnapshot
     risk_state: RiskState

@@ -54,7 +54,8 @@ class FundingRate(NamedTuple):
 class MarketSnapshot:
     """What the data providers know at ``ts`` (ms), keyed by symbol.
 
-    ``candles`` holds the bar that closed at or before ``ts`` for each symbol that has one;
+    ``candles`` holds, for each symbol that has one, the bar that has just closed: its open time is
+    ``ts - bar_ms`` (a symbol without a bar closing at ``ts`` is absent, never a stale bar);
     ``bar_ms`` is the bar length; ``gaps`` names symbols whose previous bar was missing (so agents
     can reset rather than silently shift their indicators).
     """

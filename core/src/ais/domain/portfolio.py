@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(slots=True, frozen=True)
@@ -16,9 +17,10 @@ class Position:
     realized_pnl: float = 0.0
 
 
-@dataclass(slots=True, frozen=True)
-class PortfolioSnapshot:
+class PortfolioSnapshot(NamedTuple):
     """The portfolio at ``ts`` (ms), marked to market. Money is in the quote currency.
+
+    A NamedTuple (immutable, and cheap to build: one is built every cycle for the guards).
 
     ``drawdown`` is the fraction below ``peak_nav`` (0.1 = 10 % down); ``daily_pnl`` is NAV now minus
     NAV at the start of the current calendar day in the configured timezone.

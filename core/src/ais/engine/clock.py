@@ -25,9 +25,8 @@ class SimulatedClock:
         if self.stopped:
             return None
         nxt = self._next_time(self._now)
-        if nxt is None:
-            return None
-        self._now = nxt
+        if nxt is not None:
+            self._now = nxt
         return nxt
 
     def stop(self) -> None:

@@ -78,6 +78,7 @@ class Coordinator:
         self._agents = host.agent_runner(shared)
         self._arbitration = ArbitrationContext(host.agent_weights(), shared)
         self._on_market = [ex.on_market for ex in exchanges.values()]
+        self._snapshot_of = host.snapshot_source()
         self._assess = host.has_guard_assessments()
         self._rules: dict[tuple[str, str], MarketRules] = {}
         self._fill_since = 0
@@ -87,7 +88,7 @@ class Coordinator:
 
     def cycle(self, now: int) -> None:
         stats = self.stats
-        snapshot = self.host.snapshot(self.symbols, now)
+        snapshot = self._snapshot_of(self.symbols, now)
         self._snapshot = snapshot
         for on_market in self._on_market:
             on_market(snapshot)
@@ -95,10 +96,11 @@ class Coordinator:
         if oms.live:
             oms.poll_fills(self._fill_since)
         self._fill_since = now
-        self.ledger.mark(snapshot)
+        ledger = self.ledger
+        ledger.mark(snapshot)
         portfolio: PortfolioSnapshot | None = None
         if self._assess:
-            portfolio = self.ledger.snapshot()
+            portfolio = ledger.snapshot()
             if self.risk.assess(portfolio, snapshot, now):
                 self.kill_switch_tripped()
         signals, errors = self._agents(snapshot)
@@ -122,9 +124,9 @@ class Coordinator:
                 for signal in selected:
                     portfolio = self._act(signal, snapshot, now, portfolio)
         stats.cycles += 1
+        stats.last_ts = now
         if stats.first_ts is None:
             stats.first_ts = now
-        stats.last_ts = now
         if self.checkpoint_each_cycle:
             self.record("cycle", {"n": stats.cycles}, ts=now, flush=True)
 

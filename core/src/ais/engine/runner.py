@@ -110,7 +110,7 @@ class Run:
         self.shared = SharedState(on_change=self._shared_changed)
         simulated = backtest or host.has_timeline()
         self.clock: SimulatedClock | WallClock = (
-            SimulatedClock(host.next_time) if simulated else WallClock(config.ais.cycle_interval)
+            SimulatedClock(host.timeline_source()) if simulated else WallClock(config.ais.cycle_interval)
         )
         self.ledger = Ledger(config.portfolio.initial_cash, config.ais.timezone)
         self.exchanges = {name: host.exchange(name) for name in host.exchange_names()}
@@ -255,7 +255,7 @@ class Run:
             for symbol, candle in snapshot.candles.items():
                 self.ledger.prices[symbol] = candle.close
         # rewind one step: the loop consumed the first bar after until_ts
-        self.clock = SimulatedClock(self.host.next_time, until_ts)
+        self.clock = SimulatedClock(self.host.timeline_source(), until_ts)
         self.oms.now_ms = self.clock.now_ms
 
     def _poll_operator(self) -> None:

@@ -79,6 +79,7 @@ class PluginHost:
         for instance in instances:
             self.register(instance)
         self._resolved: dict[str, list[tuple[str, Call]]] = {}
+        self._assess_calls: list[tuple[str, Call]] = []
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -187,6 +188,19 @@ class PluginHost:
 
     # -- data ---------------------------------------------------------------------------------
 
+    def snapshot_source(self) -> Callable[[tuple[str, ...], int], MarketSnapshot]:
+        """``snapshot`` resolved for the per-bar path: with one provider, its hook and nothing else."""
+        calls = self._calls("ais_data_snapshot")
+        if len(calls) != 1:
+            return self.snapshot
+        only = calls[0][1]
+
+        def one(symbols: tuple[str, ...], now_ms: int) -> MarketSnapshot:
+            snap = only(symbols, now_ms)
+            return snap if snap is not None else MarketSnapshot(ts=now_ms)
+
+        return one
+
     def snapshot(self, symbols: tuple[str, ...], now_ms: int) -> MarketSnapshot:
         """The merged snapshot of every provider (first provider in ais.toml wins per symbol)."""
         calls = self._calls("ais_data_snapshot")
@@ -215,6 +229,21 @@ class PluginHost:
     def has_timeline(self) -> bool:
         """True if a data provider replays recorded time (``ais_data_next_time``): simulated clock."""
         return bool(self._calls("ais_data_next_time"))
+
+    def timeline_source(self) -> Callable[[int], int | None]:
+        """``next_time`` resolved for the per-bar path: with one provider, its hook itself."""
+        calls = self._calls("ais_data_next_time")
+        if len(calls) != 1:
+            return self.next_time
+        key, only = calls[0]
+
+        def one(after_ms: int) -> int | None:
+            nxt: int | None = only(after_ms)
+            if nxt is not None and nxt <= after_ms:
+                raise PluginError(f"{key}: returned next time {nxt} <= {after_ms} (must advance)")
+            return nxt
+
+        return one
 
     def next_time(self, after_ms: int) -> int | None:
         """The earliest next bar time over all providers; ``None`` when all are exhausted."""
@@ -292,7 +321,7 @@ class PluginHost:
     def guard_assessments(self, portfolio: PortfolioSnapshot, context: GuardContext) -> list[Verdict]:
         """Portfolio verdicts that ask for a state change. A guard that raises halts (fail closed)."""
         verdicts: list[Verdict] = []
-        for key, call in self._calls("ais_guard_assess"):
+        for key, call in self._assess_calls or self._calls("ais_guard_assess"):
             try:
                 verdict = call(portfolio, context)
             except Exception as exc:
@@ -302,7 +331,8 @@ class PluginHost:
         return verdicts
 
     def has_guard_assessments(self) -> bool:
-        return bool(self._calls("ais_guard_assess"))
+        self._assess_calls = self._calls("ais_guard_assess")
+        return bool(self._assess_calls)
 
     # -- exchanges ----------------------------------------------------------------------------
 

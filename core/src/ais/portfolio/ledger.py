@@ -49,6 +49,10 @@ class Ledger:
         self._day_end_ms: int | None = None
         self.ts = 0
         self._prev_nav = initial_cash
+        self.gross = 0.0
+        self.net = 0.0
+        self.unrealized = 0.0
+        self._positions: tuple[Position, ...] | None = ()  # rebuilt lazily after a fill
         self.fill_count = 0
         self.traded_notional = 0.0
 
@@ -84,6 +88,7 @@ class Ledger:
             h.quantity = new_q
         h.realized += realized
         self.realized += realized
+        self._positions = None
         self.prices.setdefault(fill.symbol, fill.price)
         return realized
 
@@ -95,11 +100,19 @@ class Ledger:
         prices = self.prices
         for symbol, candle in candles.items():
             prices[symbol] = candle.close
-        value = 0.0
+        net = gross = unrealized = 0.0
         for symbol, h in self.holdings.items():
-            if h.quantity:
-                value += h.quantity * prices.get(symbol, h.avg_price)
-        nav = self.cash + value
+            q = h.quantity
+            if q:
+                price = prices.get(symbol, h.avg_price)
+                value = q * price
+                net += value
+                gross += value if value > 0 else -value
+                unrealized += (price - h.avg_price) * q
+        self.net = net
+        self.gross = gross
+        self.unrealized = unrealized
+        nav = self.cash + net
         self.nav = nav
         ts = snapshot.ts
         self.ts = ts
@@ -123,34 +136,29 @@ class Ledger:
         return h.quantity if h is not None else 0.0
 
     def snapshot(self) -> PortfolioSnapshot:
-        """The portfolio as guards and reports see it."""
-        prices = self.prices
-        positions = []
-        gross = net = unrealized = 0.0
-        for symbol, h in self.holdings.items():
-            if not h.quantity:
-                continue
-            price = prices.get(symbol, h.avg_price)
-            value = h.quantity * price
-            gross += abs(value)
-            net += value
-            unrealized += (price - h.avg_price) * h.quantity
-            positions.append(Position(h.venue, symbol, h.quantity, h.avg_price, h.realized))
+        """The portfolio as guards and reports see it, as of the last ``mark``."""
+        positions = self._positions
+        if positions is None:
+            positions = self._positions = tuple(
+                Position(h.venue, symbol, h.quantity, h.avg_price, h.realized)
+                for symbol, h in self.holdings.items()
+                if h.quantity
+            )
         nav = self.nav
         peak = self.peak_nav
         return PortfolioSnapshot(
-            ts=self.ts,
-            nav=nav,
-            cash=self.cash,
-            positions=tuple(positions),
-            realized_pnl=self.realized,
-            unrealized_pnl=unrealized,
-            fees=self.fees,
-            gross_exposure=gross,
-            net_exposure=net,
-            leverage=gross / nav if nav > 0 else float("inf"),
-            peak_nav=peak,
-            drawdown=1.0 - nav / peak if peak > 0 else 0.0,
-            daily_pnl=nav - self.day_start_nav,
-            day_start_nav=self.day_start_nav,
+            self.ts,
+            nav,
+            self.cash,
+            positions,
+            self.realized,
+            self.unrealized,
+            self.fees,
+            self.gross,
+            self.net,
+            self.gross / nav if nav > 0 else float("inf"),
+            peak,
+            1.0 - nav / peak if peak > 0 else 0.0,
+            nav - self.day_start_nav,
+            self.day_start_nav,
         )

@@ -53,9 +53,14 @@ class RiskEngine:
         self._record = record
         self.state = state
         self.state_reason = ""
+        self._ctx = GuardContext(MarketSnapshot(ts=0), state, 0, timezone)
 
     def _context(self, market: MarketSnapshot, now_ms: int) -> GuardContext:
-        return GuardContext(market, self.state, now_ms, self._timezone)
+        ctx = self._ctx  # one object, refreshed per call: no allocation on the per-bar path
+        ctx.market = market
+        ctx.risk_state = self.state
+        ctx.now_ms = now_ms
+        return ctx
 
     def evaluate(
         self, order: Order, portfolio: PortfolioSnapshot, market: MarketSnapshot, now_ms: int
@@ -84,7 +89,15 @@ class RiskEngine:
 
     def assess(self, portfolio: PortfolioSnapshot, market: MarketSnapshot, now_ms: int) -> bool:
         """Run the portfolio guards; move the state. True if the kill switch tripped just now."""
-        verdicts = self._host.guard_assessments(portfolio, self._context(market, now_ms))
+        ctx = self._ctx
+        ctx.market = market
+        ctx.risk_state = self.state
+        ctx.now_ms = now_ms
+        verdicts = self._host.guard_assessments(portfolio, ctx)
+        if not verdicts:
+            if self.state is RiskState.REDUCING:
+                self.transition(RiskState.ACTIVE, "no guard asks to reduce any more", by="guard")
+            return False
         halts = [v for v in verdicts if v.action is Action.HALT]
         if halts:
             if self.state is not RiskState.HALTED:
