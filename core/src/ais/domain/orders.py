@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -60,7 +60,9 @@ class Order:
         return self.quantity if self.side is Side.BUY else -self.quantity
 
     def with_token(self, token: str) -> Order:
-        return replace(self, token=token)
+        # spelled out rather than dataclasses.replace: this runs for every approved order
+        return Order(self.id, self.client_order_id, self.venue, self.symbol, self.side, self.type, self.quantity,
+                     self.limit_price, self.reduce_only, self.strategy, self.ts, token)
 
 
 @dataclass(slots=True, frozen=True)

@@ -1,6 +1,6 @@
 """Risk tokens: HMAC-SHA256 over every economic field of an order (DESIGN §5).
 
-Format: ``v1.<key id>.<issued-at ms>.<expiry ms>.<mac, urlsafe base64>``. The MAC covers a canonical
+Format: ``v1.<key id>.<issued-at ms>.<expiry ms>.<mac, hex>``. The MAC covers a canonical
 encoding of order id, client order id, venue, symbol, side, type, quantity, limit price,
 reduce-only, issued-at, expiry and key id, so changing any of them invalidates the token.
 
@@ -9,7 +9,6 @@ Public API for exchange-adapter authors: ``Keyring.from_env()`` and ``verify_tok
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -118,8 +117,8 @@ def _canonical(order: Order, issued_at: int, expiry: int, key_id: str) -> bytes:
 
 
 def _mac(key: bytes, message: bytes) -> str:
-    digest = hmac.new(key, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    # hmac.digest is the one-shot C implementation: a few times faster than hmac.new(...).digest()
+    return hmac.digest(key, message, "sha256").hex()
 
 
 def sign(order: Order, keyring: Keyring, now_ms: int, ttl_s: int) -> str:

@@ -22,6 +22,9 @@ from ais.errors import AisError
 
 GENESIS = "0" * 64
 
+# One encoder for every event: json.dumps(..., separators=...) would build a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     seq       INTEGER PRIMARY KEY,
@@ -97,7 +100,7 @@ class EventStore:
         self, type_: str, payload: dict[str, Any], ts: int, run_id: str, *, durable: bool = False
     ) -> None:
         """Buffer an event; flush when the batch is full or ``durable`` is asked for."""
-        self._buffer.append((ts, run_id, type_, json.dumps(payload, separators=(",", ":"), default=str)))
+        self._buffer.append((ts, run_id, type_, _encode(payload)))
         if durable or len(self._buffer) >= self.batch_size:
             self.flush()
 
