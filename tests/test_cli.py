@@ -9,7 +9,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, one_line_error, run_ais
 
 DEFAULT = str(ROOT / "ais.toml")
@@ -37,8 +36,17 @@ def test_default_run_trades_and_a_guard_rejects(default_run: tuple[Path, dict]) 
 def test_default_run_human_summary(tmp_path: Path) -> None:
     result = run_ais("run", "--config", DEFAULT, "--store", str(tmp_path / "s.sqlite"), "--cycles", "300")
     assert result.returncode == 0, result.stderr
-    for word in ("cycles      300", "signals", "orders", "fills", "rejections", "fees", "equity",
-                 "max drawdown", "risk state  ACTIVE"):
+    for word in (
+        "cycles      300",
+        "signals",
+        "orders",
+        "fills",
+        "rejections",
+        "fees",
+        "equity",
+        "max drawdown",
+        "risk state  ACTIVE",
+    ):
         assert word in result.stdout
 
 
@@ -83,7 +91,9 @@ def test_kill_and_rearm(tmp_path: Path) -> None:
     assert halted["rejections"].get("RISK_HALTED", 0) > 0
     rearm = run_ais("rearm", "--reason", "drill over", "--store", store)
     assert rearm.returncode == 0
-    again = json.loads(run_ais("run", "--config", DEFAULT, "--store", store, "--json", "--cycles", "2000").stdout)
+    again = json.loads(
+        run_ais("run", "--config", DEFAULT, "--store", store, "--json", "--cycles", "2000").stdout
+    )
     assert again["risk_state"] == "active" and again["orders"] > 0
     audit = json.loads(run_ais("events", "--type", "risk.state", "--json", "--store", store).stdout)
     assert [(e["payload"]["state"], e["payload"]["by"], e["payload"]["reason"]) for e in audit] == [
@@ -105,8 +115,14 @@ def test_paper_without_a_strong_secret_refuses_and_writes_nothing(tmp_path: Path
 def test_live_without_gates_refuses(tmp_path: Path) -> None:
     config = tmp_path / "live.toml"
     config.write_text((ROOT / "ais.toml").read_text().replace('mode = "paper"', 'mode = "live"'))
-    no_flag = run_ais("run", "--config", str(config), "--store", str(tmp_path / "s.sqlite"),
-                      env={"AIS_ENABLE_LIVE_TRADING": "1"})
+    no_flag = run_ais(
+        "run",
+        "--config",
+        str(config),
+        "--store",
+        str(tmp_path / "s.sqlite"),
+        env={"AIS_ENABLE_LIVE_TRADING": "1"},
+    )
     assert no_flag.returncode == 2 and "--live" in one_line_error(no_flag)
     no_env = run_ais("run", "--live", "--config", str(config), "--store", str(tmp_path / "s.sqlite"))
     assert no_env.returncode == 2 and "AIS_ENABLE_LIVE_TRADING=1" in one_line_error(no_env)
@@ -115,22 +131,51 @@ def test_live_without_gates_refuses(tmp_path: Path) -> None:
 
 CONFIG_ERRORS = [
     ("malformed", lambda t: t + "\n[guards.broken\n", "invalid TOML", "line"),
-    ("unknown key", lambda t: t.replace("fast = 12", "fast = 12\nfsat = 3"),
-     "agents.fast_momentum.fsat: unknown key (did you mean 'fast'?)", None),
-    ("wrong type", lambda t: t.replace("fast = 12", 'fast = "twelve"'),
-     "agents.fast_momentum.fast: must be an integer", None),
-    ("out of range", lambda t: t.replace("fast = 12", "fast = -3"),
-     "agents.fast_momentum.fast: must be an integer > 0 (got -3)", None),
-    ("literal secret", lambda t: t + '\n[exchanges.paper.markets."ETH/BTC"]\nlot_size = "x"\n',
-     "exchanges.paper.markets.ETH/BTC.lot_size", None),
-    ("unknown plugin", lambda t: t.replace('plugin = "replay"', 'plugin = "replai"'),
-     "data.market.plugin: no installed data plugin named 'replai' (did you mean 'replay'?)", None),
-    ("core range", lambda t: t.replace("token_ttl = 300", "token_ttl = 0"), "risk.token_ttl: must be an integer > 0", None),
+    (
+        "unknown key",
+        lambda t: t.replace("fast = 12", "fast = 12\nfsat = 3"),
+        "agents.fast_momentum.fsat: unknown key (did you mean 'fast'?)",
+        None,
+    ),
+    (
+        "wrong type",
+        lambda t: t.replace("fast = 12", 'fast = "twelve"'),
+        "agents.fast_momentum.fast: must be an integer",
+        None,
+    ),
+    (
+        "out of range",
+        lambda t: t.replace("fast = 12", "fast = -3"),
+        "agents.fast_momentum.fast: must be an integer > 0 (got -3)",
+        None,
+    ),
+    (
+        "literal secret",
+        lambda t: t + '\n[exchanges.paper.markets."ETH/BTC"]\nlot_size = "x"\n',
+        "exchanges.paper.markets.ETH/BTC.lot_size",
+        None,
+    ),
+    (
+        "unknown plugin",
+        lambda t: t.replace('plugin = "replay"', 'plugin = "replai"'),
+        "data.market.plugin: no installed data plugin named 'replai' (did you mean 'replay'?)",
+        None,
+    ),
+    (
+        "core range",
+        lambda t: t.replace("token_ttl = 300", "token_ttl = 0"),
+        "risk.token_ttl: must be an integer > 0",
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "edit", "expected", "also"), CONFIG_ERRORS, ids=[c[0] for c in CONFIG_ERRORS])
-def test_config_errors_are_one_line_exit_2(tmp_path: Path, name: str, edit: object, expected: str, also: str | None) -> None:
+@pytest.mark.parametrize(
+    ("name", "edit", "expected", "also"), CONFIG_ERRORS, ids=[c[0] for c in CONFIG_ERRORS]
+)
+def test_config_errors_are_one_line_exit_2(
+    tmp_path: Path, name: str, edit: object, expected: str, also: str | None
+) -> None:
     config = tmp_path / "ais.toml"
     config.write_text(edit((ROOT / "ais.toml").read_text()))  # type: ignore[operator]
     for command in (["config", "check"], ["run", "--store", str(tmp_path / "s.sqlite")]):
@@ -157,7 +202,10 @@ def test_literal_secret_in_a_plugin_config(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as err:
         Keys.model_validate({"api_key": "sk-live-123"})
     line = first_error_line("ais.toml", ["exchanges", "venue"], err.value, Keys)
-    assert line == 'ais.toml: exchanges.venue.api_key: must be a secret reference { env = "NAME" } or { file = "path" }, not a literal value'
+    assert (
+        line
+        == 'ais.toml: exchanges.venue.api_key: must be a secret reference { env = "NAME" } or { file = "path" }, not a literal value'
+    )
 
 
 def test_usage_errors(tmp_path: Path) -> None:

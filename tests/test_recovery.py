@@ -20,7 +20,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import AIS, SECRET, run_ais
 
 CRASH_CONFIG = """
@@ -76,8 +75,12 @@ def test_kill_9_at_random_points_then_finish(tmp_path: Path) -> None:
     for _ in range(20):
         if time.monotonic() > deadline:
             break
-        proc = subprocess.Popen([AIS, "run", "--config", str(config)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [AIS, "run", "--config", str(config)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.2, 1.5))
         if proc.poll() is not None:
             break  # the run finished: a new `ais run` would start a new run, not resume this one

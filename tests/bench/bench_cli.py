@@ -24,11 +24,14 @@ def median_ms(args: list[str], runs: int = 15) -> float:
 
 def main() -> None:
     print(f"\n== CLI start-up (python {sys.version.split()[0]}) ==", flush=True)
-    installed = len(json.loads(subprocess.run([AIS, "plugins", "list", "--json"], capture_output=True,
-                                              text=True).stdout))
+    installed = len(
+        json.loads(subprocess.run([AIS, "plugins", "list", "--json"], capture_output=True, text=True).stdout)
+    )
     print(f"{'python -c pass':<40} {median_ms_python():>8.1f} ms")
     print(f"{'ais --version':<40} {median_ms(['--version']):>8.1f} ms")
-    print(f"{f'ais plugins list ({installed} plugins installed)':<40} {median_ms(['plugins', 'list']):>8.1f} ms")
+    print(
+        f"{f'ais plugins list ({installed} plugins installed)':<40} {median_ms(['plugins', 'list']):>8.1f} ms"
+    )
 
 
 def median_ms_python(runs: int = 15) -> float:

@@ -8,16 +8,16 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import header, now  # noqa: E402
+from common import header, now
 
-from ais.context import RunContext, SharedState  # noqa: E402
-from ais.domain import Candle, MarketSnapshot, Order, OrderType, Side  # noqa: E402
-from ais.oms.manager import OrderManager  # noqa: E402
-from ais.portfolio.ledger import Ledger  # noqa: E402
-from ais.risk.engine import RiskEngine  # noqa: E402
-from ais.risk.tokens import Keyring, verify_token  # noqa: E402
-from ais.store.events import EventStore  # noqa: E402
-from ais.testing.fakes import host_with, make_instance  # noqa: E402
+from ais.context import RunContext, SharedState
+from ais.domain import Candle, MarketSnapshot, Order, OrderType, Side
+from ais.oms.manager import OrderManager
+from ais.portfolio.ledger import Ledger
+from ais.risk.engine import RiskEngine
+from ais.risk.tokens import Keyring, verify_token
+from ais.store.events import EventStore
+from ais.testing.fakes import host_with, make_instance
 
 GUARDS = {
     "max_drawdown": {"max_drawdown": 0.5},
@@ -45,21 +45,50 @@ def run(n: int, durable: bool) -> float:
     venue = make_instance(PaperExchange, "paper", balances={"USD": 1e12})
     host = host_with(*guard_plugins(), ("exchanges", venue))
     ts = 1_700_000_000_000
-    host.startup(RunContext("bench", "paper", ("SYN/USD",), "UTC", SharedState(),
-                            verify_token=lambda o: verify_token(o, keyring, ts)))
+    host.startup(
+        RunContext(
+            "bench",
+            "paper",
+            ("SYN/USD",),
+            "UTC",
+            SharedState(),
+            verify_token=lambda o: verify_token(o, keyring, ts),
+        )
+    )
     market = MarketSnapshot(ts=ts, candles={"SYN/USD": Candle(ts - 60_000, 100.0, 101, 99, 100.0, 1e9)})
     venue.ais_exchange_on_market(market)
     with tempfile.TemporaryDirectory() as tmp:
         store = EventStore(Path(tmp) / "gate.sqlite", batch_size=1000)
-        record = lambda kind, payload, **kw: store.append(kind, payload, ts, "bench", durable=kw.get("durable", False))  # noqa: E731
+        record = lambda kind, payload, **kw: store.append(
+            kind, payload, ts, "bench", durable=kw.get("durable", False)
+        )  # noqa: E731
         ledger = Ledger(1e9)
         ledger.mark(market)
         risk = RiskEngine(host, keyring, ttl_s=300, timezone="UTC", record=record)
-        oms = OrderManager(keyring=keyring, exchanges={"paper": host.exchange("paper")}, record=record,
-                           now_ms=lambda: ts, durable_intents=durable)
+        oms = OrderManager(
+            keyring=keyring,
+            exchanges={"paper": host.exchange("paper")},
+            record=record,
+            now_ms=lambda: ts,
+            durable_intents=durable,
+        )
         portfolio = ledger.snapshot()
-        orders = [Order(f"b:{i}", f"ais-b-{i}", "paper", "SYN/USD", Side.BUY if i % 2 else Side.SELL,
-                        OrderType.MARKET, 1.0, None, False, "bench", ts) for i in range(n)]
+        orders = [
+            Order(
+                f"b:{i}",
+                f"ais-b-{i}",
+                "paper",
+                "SYN/USD",
+                Side.BUY if i % 2 else Side.SELL,
+                OrderType.MARKET,
+                1.0,
+                None,
+                False,
+                "bench",
+                ts,
+            )
+            for i in range(n)
+        ]
         start = now()
         for order in orders:
             signed, rejections = risk.evaluate(order, portfolio, market, ts)

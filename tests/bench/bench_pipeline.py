@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import header, now, peak_rss_mb, write_market  # noqa: E402
+from common import header, now, peak_rss_mb, write_market
 
 CONFIG = """
 [ais]
@@ -71,8 +71,18 @@ def child(config: str) -> None:
     start = now()
     summary = run.execute()
     loop = now() - start
-    print(json.dumps({"setup_s": setup, "loop_s": loop, "bars": summary["cycles"], "orders": summary["orders"],
-                      "fills": summary["fills"], "rss_mb": peak_rss_mb()}))
+    print(
+        json.dumps(
+            {
+                "setup_s": setup,
+                "loop_s": loop,
+                "bars": summary["cycles"],
+                "orders": summary["orders"],
+                "fills": summary["fills"],
+                "rss_mb": peak_rss_mb(),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -82,10 +92,13 @@ def main() -> None:
         market = write_market(Path(tmp) / "syn.csv", bars)
         config = Path(tmp) / "ais.toml"
         config.write_text(CONFIG.format(store=Path(tmp) / "events.sqlite", market=market))
-        out = subprocess.run([sys.executable, __file__, "--child", str(config)], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(config)], capture_output=True, text=True, check=True
+        ).stdout
         r = json.loads(out.splitlines()[-1])
-    print(f"{'bars/s through the cycle':<40} {r['bars'] / r['loop_s']:>12,.0f}   ({r['bars']:,} bars in {r['loop_s']:.2f} s)")
+    print(
+        f"{'bars/s through the cycle':<40} {r['bars'] / r['loop_s']:>12,.0f}   ({r['bars']:,} bars in {r['loop_s']:.2f} s)"
+    )
     print(f"{'bars/s including start-up and load':<40} {r['bars'] / (r['loop_s'] + r['setup_s']):>12,.0f}")
     print(f"{'orders / fills':<40} {r['orders']:>12,} / {r['fills']:,}")
     print(f"{'peak RSS':<40} {r['rss_mb']:>12,.1f} MB")

@@ -27,8 +27,16 @@ def write_market(path: Path, bars: int, seed: int = 42) -> Path:
             close = price * math.exp(drift + rng.gauss(0.0, 0.001))
             high = max(price, close) * (1 + abs(rng.gauss(0, 0.0003)))
             low = min(price, close) * (1 - abs(rng.gauss(0, 0.0003)))
-            out.writerow([START_MS + i * BAR_MS, f"{price:.6f}", f"{high:.6f}", f"{low:.6f}", f"{close:.6f}",
-                          f"{1000 + rng.random() * 500:.3f}"])
+            out.writerow(
+                [
+                    START_MS + i * BAR_MS,
+                    f"{price:.6f}",
+                    f"{high:.6f}",
+                    f"{low:.6f}",
+                    f"{close:.6f}",
+                    f"{1000 + rng.random() * 500:.3f}",
+                ]
+            )
             price = close
     return path
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from ais_guards_standard.drawdown import MaxDrawdown
 from guards_kit import buy, context, portfolio, sell
@@ -9,10 +7,10 @@ from pydantic import ValidationError
 
 from ais.context import GuardContext
 from ais.domain import Action, MarketSnapshot, PortfolioSnapshot, RiskState
-from ais.testing import FakeMarket, host_with, make_instance, read_candles
+from ais.testing import FakeMarket, host_with, make_instance, market_data_dir, read_candles
 from ais.testing.conformance import GuardContract
 
-DATA = Path("/work/shared/data/binance-5m-2018-01")
+DATA = market_data_dir() / "binance-5m-2018-01"
 
 
 class TestMaxDrawdownContract(GuardContract):

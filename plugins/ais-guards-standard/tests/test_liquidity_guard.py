@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 from ais_guards_standard.liquidity import MinLiquidity, book_depth
@@ -10,10 +9,10 @@ from pydantic import ValidationError
 
 from ais.context import GuardContext
 from ais.domain import Action, RiskState, Side
-from ais.testing import FakeMarket, make_instance, read_candles
+from ais.testing import FakeMarket, make_instance, market_data_dir, read_candles
 from ais.testing.conformance import GuardContract
 
-DATA = Path("/work/shared/data/binance-5m-2018-01")
+DATA = market_data_dir() / "binance-5m-2018-01"
 
 
 class TestMinLiquidityContract(GuardContract):

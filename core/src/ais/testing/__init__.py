@@ -3,7 +3,8 @@
     pytest_plugins = ["ais.testing"]
 
 Fixtures: ``ais_host`` (a plugin host with nothing auto-loaded), ``ais_registered`` (register
-plugin objects and start them), ``fake_clock``, ``fake_market``, ``fake_exchange``. Conformance suites
+plugin objects and start them), ``fake_clock``, ``fake_market``, ``fake_exchange``, ``shared_data``
+(recorded candles, when present). Conformance suites
 per kind live in ``ais.testing.conformance``; fakes and builders in ``ais.testing.fakes``.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,7 @@ from ais.testing.fakes import (
     host_with,
     loaded,
     make_instance,
+    market_data_dir,
     read_candles,
     registered,
     synthetic_candles,
@@ -35,6 +38,7 @@ __all__ = [
     "host_with",
     "loaded",
     "make_instance",
+    "market_data_dir",
     "read_candles",
     "registered",
     "synthetic_candles",
@@ -57,6 +61,15 @@ def ais_registered() -> Iterator[Callable[..., PluginHost]]:
             return stack.enter_context(registered(*plugins))
 
         yield register
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The recorded market data folder (see ``market_data_dir``); skips the test if it is absent."""
+    path = market_data_dir()
+    if not path.is_dir():
+        pytest.skip(f"no recorded market data at {path} (set AIS_TEST_DATA)")
+    return path
 
 
 @pytest.fixture

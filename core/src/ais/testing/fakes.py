@@ -57,6 +57,22 @@ def read_candles(path: str | Path) -> list[Candle]:
         ]
 
 
+def market_data_dir() -> Path:
+    """Recorded market data for tests: ``$AIS_TEST_DATA``, else the first ``shared/data`` folder found
+    beside the current directory or one of its parents (this project keeps real Binance candles
+    there). The path may not exist: the ``shared_data`` fixture skips then."""
+    import os
+
+    if os.environ.get("AIS_TEST_DATA"):
+        return Path(os.environ["AIS_TEST_DATA"])
+    here = Path.cwd().resolve()
+    for parent in (here, *here.parents):
+        candidate = parent / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    return here / "shared" / "data"
+
+
 def synthetic_candles(
     n: int, *, start_ms: int = 1_515_542_400_000, bar_ms: int = 60_000, seed: int = 7, price: float = 100.0
 ) -> list[Candle]:
