@@ -204,7 +204,8 @@ def test_literal_secret_in_a_plugin_config(tmp_path: Path) -> None:
     line = first_error_line("ais.toml", ["exchanges", "venue"], err.value, Keys)
     assert (
         line
-        == 'ais.toml: exchanges.venue.api_key: must be a secret reference { env = "NAME" } or { file = "path" }, not a literal value'
+        == "ais.toml: exchanges.venue.api_key: must be a secret reference "
+        '{ env = "NAME" } or { file = "path" }, not a literal value'
     )
 
 

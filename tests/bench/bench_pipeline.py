@@ -97,7 +97,8 @@ def main() -> None:
         ).stdout
         r = json.loads(out.splitlines()[-1])
     print(
-        f"{'bars/s through the cycle':<40} {r['bars'] / r['loop_s']:>12,.0f}   ({r['bars']:,} bars in {r['loop_s']:.2f} s)"
+        f"{'bars/s through the cycle':<40} {r['bars'] / r['loop_s']:>12,.0f}   "
+        f"({r['bars']:,} bars in {r['loop_s']:.2f} s)"
     )
     print(f"{'bars/s including start-up and load':<40} {r['bars'] / (r['loop_s'] + r['setup_s']):>12,.0f}")
     print(f"{'orders / fills':<40} {r['orders']:>12,} / {r['fills']:,}")

@@ -61,8 +61,20 @@ class Order:
 
     def with_token(self, token: str) -> Order:
         # spelled out rather than dataclasses.replace: this runs for every approved order
-        return Order(self.id, self.client_order_id, self.venue, self.symbol, self.side, self.type, self.quantity,
-                     self.limit_price, self.reduce_only, self.strategy, self.ts, token)
+        return Order(
+            self.id,
+            self.client_order_id,
+            self.venue,
+            self.symbol,
+            self.side,
+            self.type,
+            self.quantity,
+            self.limit_price,
+            self.reduce_only,
+            self.strategy,
+            self.ts,
+            token,
+        )
 
 
 @dataclass(slots=True, frozen=True)
