@@ -203,8 +203,7 @@ def test_literal_secret_in_a_plugin_config(tmp_path: Path) -> None:
         Keys.model_validate({"api_key": "sk-live-123"})
     line = first_error_line("ais.toml", ["exchanges", "venue"], err.value, Keys)
     assert (
-        line
-        == "ais.toml: exchanges.venue.api_key: must be a secret reference "
+        line == "ais.toml: exchanges.venue.api_key: must be a secret reference "
         '{ env = "NAME" } or { file = "path" }, not a literal value'
     )
 
@@ -236,3 +235,18 @@ def test_config_show_redacts_and_fills_defaults(tmp_path: Path) -> None:
 def test_version() -> None:
     result = run_ais("--version")
     assert result.returncode == 0 and result.stdout.startswith("ais ")
+
+
+def test_kill_refuses_a_store_that_does_not_exist(tmp_path: Path) -> None:
+    result = run_ais("kill", "--reason", "typo", "--store", str(tmp_path / "typo.sqlite"))
+    assert result.returncode == 2 and "no event store here" in one_line_error(result)
+    assert not (tmp_path / "typo.sqlite").exists()
+
+
+def test_config_show_toml_is_valid_config(tmp_path: Path) -> None:
+    shown = run_ais("config", "show", "--config", DEFAULT)
+    assert shown.returncode == 0, shown.stderr
+    resolved = tmp_path / "resolved.toml"
+    resolved.write_text(shown.stdout)
+    check = run_ais("config", "check", "--config", str(resolved))
+    assert check.returncode == 0, check.stderr

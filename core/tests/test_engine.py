@@ -200,3 +200,61 @@ def test_kill_switch_halts_cancels_and_persists(tmp_path: Path) -> None:
     run2, venue2 = make(tmp_path, exchange=FakeExchange("fake"), guard=Cap("cap", PluginConfig()))
     assert run2.risk.state is RiskState.HALTED
     assert run2.execute()["orders"] == 0 and not venue2.placed
+
+
+class FlakyMarket(FakeMarket):
+    @hookimpl
+    def ais_data_snapshot(self, symbols: tuple[str, ...], now_ms: int) -> MarketSnapshot | None:
+        if now_ms > self.times[100]:
+            raise OSError("feed went away")
+        return super().ais_data_snapshot(symbols, now_ms)
+
+
+def test_a_failing_data_provider_stops_the_run_recorded(tmp_path: Path) -> None:
+    from ais.errors import PluginError
+
+    config = tmp_path / "ais.toml"
+    config.write_text(CONFIG.format(mode="paper"))
+    host = host_with(
+        ("data", FlakyMarket({"AAA/USD": synthetic_candles(300)}, name="market")),
+        ("agents", Flip("flip", PluginConfig())),
+        ("arbitration", First("first", PluginConfig())),
+        ("guards", Cap("cap", PluginConfig())),
+        ("exchanges", FakeExchange("fake")),
+    )
+    run = Run(RunOptions(config=str(config), store=str(tmp_path / "events.sqlite")), host=host)
+    with pytest.raises(PluginError, match=r"data.market: ais_data_snapshot failed: OSError: feed went away"):
+        run.execute()
+    store = EventStore(tmp_path / "events.sqlite", readonly=True)
+    end = store.last("run.end")
+    assert end is not None and end.payload["completed"] is False
+    assert store.last("run.error") is not None
+
+
+class BadAssess(Halter):
+    @hookimpl
+    def ais_guard_assess(self, portfolio: Any, context: Any) -> Verdict | None:
+        return "fine"  # type: ignore[return-value]
+
+
+def test_a_guard_returning_garbage_halts(tmp_path: Path) -> None:
+    run, _ = make(tmp_path, guard=BadAssess("bad", PluginConfig()), bars=50)
+    summary = run.execute()
+    assert summary["risk_state"] == "halted"
+    store = EventStore(tmp_path / "events.sqlite", readonly=True)
+    state = store.last("risk.state")
+    assert state is not None and state.payload["codes"] == ["GUARD_ERROR"]
+
+
+def test_failed_startup_writes_nothing(tmp_path: Path) -> None:
+    from ais.errors import PluginError
+
+    class NoStart(Cap):
+        @hookimpl
+        def ais_startup(self, context: Any) -> None:
+            raise ConnectionError("venue unreachable")
+
+    run, _ = make(tmp_path, guard=NoStart("cap", PluginConfig()))
+    with pytest.raises(PluginError, match="guards.cap: ais_startup failed: ConnectionError"):
+        run.execute()
+    assert not (tmp_path / "events.sqlite").exists()

@@ -111,3 +111,8 @@ def test_missing_or_short_secret_names_the_variable(env: dict[str, str]) -> None
 def test_short_previous_secret_refused() -> None:
     with pytest.raises(SecretError, match="AIS_RISK_HMAC_SECRET_PREVIOUS"):
         Keyring.from_env({"AIS_RISK_HMAC_SECRET": KEY_A, "AIS_RISK_HMAC_SECRET_PREVIOUS": "x"})
+
+
+def test_key_id_must_be_a_plain_word() -> None:
+    with pytest.raises(SecretError, match="AIS_RISK_HMAC_KEY_ID must be"):
+        Keyring.from_env({"AIS_RISK_HMAC_SECRET": KEY_A, "AIS_RISK_HMAC_KEY_ID": "2026.11"})

@@ -59,10 +59,10 @@ def run(n: int, durable: bool) -> float:
     venue.ais_exchange_on_market(market)
     with tempfile.TemporaryDirectory() as tmp:
         store = EventStore(Path(tmp) / "gate.sqlite", batch_size=1000)
+
         def record(kind, payload, **kw):
-            return store.append(
-                    kind, payload, ts, "bench", durable=kw.get("durable", False)
-                )
+            return store.append(kind, payload, ts, "bench", durable=kw.get("durable", False))
+
         ledger = Ledger(1e9)
         ledger.mark(market)
         risk = RiskEngine(host, keyring, ttl_s=300, timezone="UTC", record=record)

@@ -64,7 +64,6 @@ class GuardContext:
     risk_state: RiskState
     now_ms: int
     timezone: str
-    instance: str = ""
 
 
 @dataclass(slots=True)

@@ -53,7 +53,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
     else:
-        print(to_toml(doc), end="")
+        from ais.config.models import INSTANCE_SECTIONS
+
+        print(to_toml(doc, nested=INSTANCE_SECTIONS), end="")
     return EXIT_OK
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ais._version import __version__
-from ais.errors import EXIT_PLUGIN, EXIT_USAGE, AisError, UsageError
+from ais.errors import EXIT_FAILURE, EXIT_PLUGIN, EXIT_USAGE, AisError, UsageError
 
 #: Modules that add core commands; each has ``add_commands(subparsers, common_parser)``.
 COMMAND_MODULES = (
@@ -25,7 +26,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (via ``UsageError``), not usage text + exit."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        where = self.prog.removeprefix("ais").strip()
+        raise UsageError(f"{where + ': ' if where else ''}{message} (see {self.prog} --help)")
 
 
 def build_parser() -> tuple[_Parser, Any]:
@@ -88,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
             namespace = _plugin_command(parser, sub, common, args_list)
             if namespace is None:
-                raise UsageError(f"ais: unknown command {first!r} (see ais --help)")
+                raise UsageError(f"unknown command {first!r} (see ais --help)")
         else:
             namespace = parser.parse_args(args_list)
         if getattr(namespace, "func", None) is None:
@@ -104,6 +106,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        if os.environ.get("AIS_DEBUG"):
+            raise
+        print(
+            f"ais: internal error: {type(exc).__name__}: {exc} (set AIS_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
 
 
 def run() -> None:  # console-script entry point

@@ -101,13 +101,19 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _operator_state(args: argparse.Namespace, state: str) -> int:
+    from pathlib import Path
+
     from ais.engine.recovery import inspect
     from ais.store.events import EventStore
 
     reason = args.reason.strip()
     if not reason:
         raise UsageError("--reason must not be empty: say why, it is audited")
-    store = EventStore(store_path(args))
+    path = store_path(args)
+    if not Path(path).exists():
+        # a typo must not create a new store and "halt" nothing
+        raise UsageError(f"{path}: no event store here (pass --store PATH of the running deployment)")
+    store = EventStore(path)
     current = inspect(store).risk_state.value
     if state == "active" and current != "halted":
         raise AisError(f"risk state is {current}, not halted: nothing to re-arm", EXIT_FAILURE)
@@ -157,8 +163,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     store = _open(args)
     count, broken = store.verify()
     if broken is not None:
-        print(f"ais: {store.path}: chain broken at seq {broken.seq}: {broken.reason}", flush=True)
-        return EXIT_FAILURE
+        raise AisError(f"{store.path}: hash chain broken at seq {broken.seq}: {broken.reason}", EXIT_FAILURE)
     print(f"{store.path}: {count} events, hash chain intact")
     return EXIT_OK
 

@@ -48,25 +48,22 @@ def _key(key: str) -> str:
     return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
 
 
-def to_toml(document: Mapping[str, Any]) -> str:
-    """TOML text for a document of tables (two levels: ``[section]`` and ``[kind.instance]``).
-    ``None`` values are written as comments (TOML has no null)."""
+def to_toml(document: Mapping[str, Any], nested: tuple[str, ...] = ()) -> str:
+    """TOML text for a resolved config: ``[section]`` tables, and for each name in ``nested`` one
+    ``[kind.instance]`` table per entry. ``None`` values (unset optional keys) become comments,
+    since TOML has no null."""
     out: list[str] = []
 
     def emit(header: str, body: Mapping[str, Any]) -> None:
-        scalars = {k: v for k, v in body.items() if not _is_table(v)}
         out.append(f"[{header}]")
-        for k, v in scalars.items():
+        for k, v in body.items():
             out.append(f"# {_key(k)} is not set" if v is None else f"{_key(k)} = {_toml_value(v)}")
         out.append("")
-        for k, v in body.items():
-            if _is_table(v) and k not in scalars:
-                emit(f"{header}.{_key(k)}", v)
 
     for name, body in document.items():
-        emit(_key(name), body)
+        if name in nested:
+            for instance, table in body.items():
+                emit(f"{_key(name)}.{_key(instance)}", table)
+        else:
+            emit(_key(name), body)
     return "\n".join(out).rstrip() + "\n"
-
-
-def _is_table(value: Any) -> bool:
-    return isinstance(value, Mapping) and bool(value) and all(isinstance(v, Mapping) for v in value.values())

@@ -111,16 +111,16 @@ class Coordinator:
         if signals:
             stats.signals += len(signals)
             selected = self.host.arbitrate(signals, self._arbitration)
+            self.record(
+                "decision",
+                {
+                    "signals": [_signal_payload(s) for s in signals],
+                    "selected": [_signal_payload(s) for s in selected],
+                },
+                ts=now,
+            )
             if selected:
                 stats.decisions += 1
-                self.record(
-                    "decision",
-                    {
-                        "signals": [_signal_payload(s) for s in signals],
-                        "selected": [_signal_payload(s) for s in selected],
-                    },
-                    ts=now,
-                )
                 for signal in selected:
                     portfolio = self._act(signal, snapshot, now, portfolio)
         stats.cycles += 1

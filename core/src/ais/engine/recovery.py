@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ais.domain.codec import from_payload
 from ais.domain.events import Event
@@ -49,6 +50,17 @@ def inspect(store: EventStore) -> StoreState:
         elif payload.get("token"):
             state.used_tokens.add(token_id(payload["token"]))
     return state
+
+
+def inspect_file(path: Path) -> StoreState:
+    """``inspect`` without creating the store: a fresh state if there is no file yet."""
+    if not path.exists():
+        return StoreState()
+    store = EventStore(path, readonly=True)
+    try:
+        return inspect(store)
+    finally:
+        store.close()
 
 
 _TERMINAL_EVENTS = {
@@ -105,8 +117,16 @@ def rebuild(events: list[Event], ledger: Ledger, oms: OrderManager, stats: RunSt
                 oms.live.pop(ended.order.client_order_id, None)
         elif kind == "risk.rejected":
             stats.rejections.update(p.get("reasons", []))
+            if p.get("id"):
+                seq = max(seq, int(p["id"].rsplit(":", 1)[-1]))  # the number was spent
+        elif kind == "order.refused":
+            oms.refused += 1
+        elif kind == "agent.error":
+            stats.agent_errors += 1
+        elif kind == "portfolio.adopted":
+            ledger.adopt(p["cash"], p["positions"])
         elif kind == "decision":
-            stats.decisions += 1
+            stats.decisions += 1 if p.get("selected") else 0
             stats.signals += len(p.get("signals", []))
         elif kind == "cycle":
             stats.cycles = p["n"]

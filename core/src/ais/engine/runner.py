@@ -26,8 +26,8 @@ from ais.domain.orders import Order
 from ais.domain.risk import RiskState
 from ais.engine.clock import SimulatedClock, WallClock
 from ais.engine.coordinator import Coordinator, RunStats
-from ais.engine.recovery import inspect, rebuild, reconcile
-from ais.errors import UsageError
+from ais.engine.recovery import inspect_file, rebuild, reconcile
+from ais.errors import AisError, UsageError
 from ais.oms.manager import OrderManager
 from ais.plugins.host import PluginHost
 from ais.portfolio.allocator import Allocator
@@ -88,23 +88,13 @@ class Run:
         self.keyring = keyring
         self.store_path = Path(options.store or config.store.path)
         backtest = mode == "backtest"
-        self.store = EventStore(
-            self.store_path,
-            batch_size=config.store.batch_size if backtest else 64,
-            durable_sync="FULL" if mode == "live" else "NORMAL",
-            on_stored=self._deliver if host.has_event_listeners() else None,
-        )
-        found = inspect(self.store)
+        # Read what the store knows without creating it: a run that refuses to start writes nothing.
+        found = inspect_file(self.store_path)
+        self._found = found
         digest = config_hash(config)
         resume = found.unfinished_run if found.unfinished_config == digest and not backtest else None
-        if found.unfinished_run and resume is None:
-            self.store.append(
-                "run.end",
-                {"completed": False, "reason": "superseded by a new run"},
-                int(time.time() * 1000),
-                found.unfinished_run,
-                durable=True,
-            )
+        self._superseded = found.unfinished_run if found.unfinished_run and resume is None else None
+        self.store: EventStore | None = None
         self.run_id = resume or time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
         self.resumed = resume is not None
         self.shared = SharedState(on_change=self._shared_changed)
@@ -135,6 +125,7 @@ class Run:
         )
         self.risk.state_reason = found.risk_reason
         self.stats = RunStats()
+        self.initial_equity = config.portfolio.initial_cash
         self.coordinator = Coordinator(
             run_id=self.run_id,
             symbols=tuple(config.ais.symbols),
@@ -150,11 +141,29 @@ class Run:
             checkpoint_each_cycle=not backtest,
             stats=self.stats,
         )
-        self._operator_seq = self.store.last_seq()
+        self._operator_seq = 0
         self._digest = digest
         self.mismatches: list[str] = []
 
     # -- recording ----------------------------------------------------------------------------
+
+    def _open_store(self) -> EventStore:
+        store = EventStore(
+            self.store_path,
+            batch_size=self.config.store.batch_size if self.mode == "backtest" else 64,
+            durable_sync="FULL" if self.mode == "live" else "NORMAL",
+            on_stored=self._deliver if self.host.has_event_listeners() else None,
+        )
+        self._operator_seq = store.last_seq()
+        if self._superseded:
+            store.append(
+                "run.end",
+                {"completed": False, "reason": "superseded by a new run"},
+                int(time.time() * 1000),
+                self._superseded,
+                durable=True,
+            )
+        return store
 
     def record(
         self,
@@ -165,6 +174,7 @@ class Run:
         durable: bool = False,
         flush: bool = False,
     ) -> None:
+        assert self.store is not None, "the store opens when the run starts"
         self.store.append(
             type_, payload, self.clock.now_ms() if ts is None else ts, self.run_id, durable=durable or flush
         )
@@ -174,6 +184,7 @@ class Run:
             if event.type == "integration.error":
                 continue  # never feed an integration's own failure back to it
             for key, exc in self.host.on_event(event):
+                assert self.store is not None
                 self.store.append(
                     "integration.error",
                     {"integration": key, "event_seq": event.seq, "error": f"{type(exc).__name__}: {exc}"},
@@ -194,23 +205,31 @@ class Run:
 
     # -- running ------------------------------------------------------------------------------
 
-    def _start(self) -> None:
+    def _start(self) -> EventStore:
+        """Start the plugins, then open the store (a failed start writes nothing), then rebuild a
+        resumed run or begin a new one, then reconcile."""
         config = self.config
-        self.host.startup(
-            RunContext(
-                run_id=self.run_id,
-                mode=self.mode,
-                symbols=tuple(config.ais.symbols),
-                timezone=config.ais.timezone,
-                shared=self.shared,
-                verify_token=self._verify,
-                extra={"store_path": str(self.store_path), "config_source": config.source},
+        try:
+            self.host.startup(
+                RunContext(
+                    run_id=self.run_id,
+                    mode=self.mode,
+                    symbols=tuple(config.ais.symbols),
+                    timezone=config.ais.timezone,
+                    shared=self.shared,
+                    verify_token=self._verify,
+                    extra={"store_path": str(self.store_path), "config_source": config.source},
+                )
             )
-        )
+        except BaseException:
+            self.host.shutdown()
+            raise
+        store = self.store = self._open_store()
         if self.resumed:
-            events = list(self.store.events(run_id=self.run_id))
+            events = list(store.events(run_id=self.run_id))
             seq, last_ts = rebuild(events, self.ledger, self.oms, self.stats)
             self.coordinator.order_seq = seq
+            self.initial_equity = self.ledger.initial_cash
             self.record("run.resume", {"after_ts": last_ts, "orders": seq}, ts=last_ts, durable=True)
             self._catch_up(last_ts)
             self.mismatches = reconcile(self.oms, self.ledger, self.record)
@@ -229,15 +248,40 @@ class Run:
                 ts=int(time.time() * 1000),
                 durable=True,
             )
-            if self.mode == "live":
-                self.mismatches = reconcile(self.oms, self.ledger, self.record)
+            if self.mode in ("paper", "live"):
+                self._adopt_venue_book()
+        if self.risk.state is RiskState.HALTED and self.oms.live:
+            self.coordinator.kill_switch_tripped()  # halted before: nothing may stay open
         if self.mismatches and self.mode == "live" and self.risk.state is not RiskState.HALTED:
             self.risk.transition(
                 RiskState.HALTED,
                 "reconciliation mismatch: " + "; ".join(self.mismatches[:3]),
                 by="reconciliation",
             )
-        self.store.flush()
+        store.flush()
+        return store
+
+    def _adopt_venue_book(self) -> None:
+        """A new run continues the account the venues hold: their positions, and their balance of the
+        quote currency as cash (else ``initial_cash``). Recorded so a resumed run rebuilds the same."""
+        quote = self.config.portfolio.quote_currency
+        positions: list[dict[str, Any]] = []
+        cash: float | None = None
+        for name, venue in self.exchanges.items():
+            for p in venue.positions():
+                if p.quantity:
+                    positions.append(
+                        {"venue": name, "symbol": p.symbol, "quantity": p.quantity, "avg_price": p.avg_price}
+                    )
+            balance = dict(venue.balances()).get(quote)
+            if balance is not None:
+                cash = (cash or 0.0) + balance
+        if cash is None and not positions:
+            return
+        start_cash = self.config.portfolio.initial_cash if cash is None else cash
+        self.record("portfolio.adopted", {"cash": start_cash, "positions": positions}, durable=True)
+        self.ledger.adopt(start_cash, positions)
+        self.initial_equity = self.ledger.initial_cash
 
     def _catch_up(self, until_ts: int) -> None:
         """Feed the agents the bars already traded so their indicators are where they were; nothing
@@ -259,6 +303,7 @@ class Run:
         self.oms.now_ms = self.clock.now_ms
 
     def _poll_operator(self) -> None:
+        assert self.store is not None
         for event in self.store.events(types=("risk.state",), after_seq=self._operator_seq):
             self._operator_seq = event.seq
             if event.run_id != self.run_id:
@@ -267,11 +312,13 @@ class Run:
                 )
 
     def execute(self, on_cycle: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-        """Run to the end of the data, ``--cycles``, or a signal; return the summary."""
+        """Run to the end of the data, ``--cycles``, or a signal; return the summary. A failure in
+        the cycle (a plugin that breaks its contract) ends the run: recorded, then raised."""
         reason = "completed"
+        failure: BaseException | None = None
         with _signals(lambda: self.clock.stop()):
+            store = self._start()
             try:
-                self._start()
                 cycle = self.coordinator.cycle
                 tick = self.clock.tick
                 limit = self.options.cycles
@@ -291,12 +338,15 @@ class Run:
                     reason = "stopped by signal"
                 elif limit is not None and n >= limit:
                     reason = f"--cycles {limit} reached"
+            except Exception as exc:  # fail closed: stop trading, say why, keep the record
+                failure = exc
+                reason = f"failed: {exc}"
+                self.record("run.error", {"error": f"{type(exc).__name__}: {exc}"})
             finally:
-                errors = self.host.shutdown()
-                for key, exc in errors:
+                for key, error in self.host.shutdown():
                     self.record(
                         "plugin.error",
-                        {"plugin": key, "hook": "ais_shutdown", "error": f"{type(exc).__name__}: {exc}"},
+                        {"plugin": key, "hook": "ais_shutdown", "error": f"{type(error).__name__}: {error}"},
                     )
         summary = self.summary(reason)
         self.record(
@@ -304,13 +354,17 @@ class Run:
             {"completed": reason == "completed", "reason": reason, "summary": summary},
             durable=True,
         )
-        self.store.close()
+        store.close()
+        if failure is not None:
+            if isinstance(failure, AisError):
+                raise failure
+            raise AisError(f"run stopped: {type(failure).__name__}: {failure}") from failure
         return summary
 
     def summary(self, reason: str) -> dict[str, Any]:
         s = self.stats
         ledger = self.ledger
-        initial = self.config.portfolio.initial_cash
+        initial = self.initial_equity
         return {
             "run_id": self.run_id,
             "mode": self.mode,

@@ -190,8 +190,11 @@ class OrderManager:
         total = rec.filled + fill.quantity
         rec.avg_price = (rec.avg_price * rec.filled + fill.price * fill.quantity) / total
         rec.filled = total
-        done = total >= rec.order.quantity * (1 - 1e-9)
-        self._set(rec, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED)
+        if not rec.status.is_terminal:
+            done = total >= rec.order.quantity * (1 - 1e-9)
+            self._set(rec, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED)
+        # else: a fill that raced a cancel (kill switch) — the money moved, so it is booked; the
+        # order keeps its terminal status
         self.record(
             "order.fill",
             {
@@ -222,7 +225,19 @@ class OrderManager:
         return booked
 
     def cancel_all(self, reason: str) -> int:
-        """Cancel every live order (kill switch). Returns how many were cancelled."""
+        """Cancel every live order (kill switch): those AIS tracks and any the venues still report
+        open for an order AIS placed. Returns how many were cancelled."""
+        for name, venue in self.exchanges.items():
+            try:
+                for open_order in venue.open_orders():
+                    rec = self.records.get(open_order.client_order_id)
+                    if rec is not None and rec.order.venue == name and not rec.status.is_terminal:
+                        self.live.setdefault(open_order.client_order_id, rec)
+            except Exception as exc:
+                self.record(
+                    "order.cancel_failed",
+                    {"venue": name, "error": f"open orders: {type(exc).__name__}: {exc}"},
+                )
         cancelled = 0
         for coid, rec in list(self.live.items()):
             try:

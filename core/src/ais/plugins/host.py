@@ -193,10 +193,13 @@ class PluginHost:
         calls = self._calls("ais_data_snapshot")
         if len(calls) != 1:
             return self.snapshot
-        only = calls[0][1]
+        key, only = calls[0]
 
         def one(symbols: tuple[str, ...], now_ms: int) -> MarketSnapshot:
-            snap = only(symbols, now_ms)
+            try:
+                snap = only(symbols, now_ms)
+            except Exception as exc:
+                raise _failed(key, "ais_data_snapshot", exc) from exc
             return snap if snap is not None else MarketSnapshot(ts=now_ms)
 
         return one
@@ -209,8 +212,11 @@ class PluginHost:
             return only if only is not None else MarketSnapshot(ts=now_ms)
         merged = MarketSnapshot(ts=now_ms)
         gaps: set[str] = set()
-        for _, call in calls:
-            part = call(symbols, now_ms)
+        for key, call in calls:
+            try:
+                part = call(symbols, now_ms)
+            except Exception as exc:
+                raise _failed(key, "ais_data_snapshot", exc) from exc
             if part is None:
                 continue
             merged.bar_ms = part.bar_ms if not merged.candles else merged.bar_ms
@@ -238,7 +244,10 @@ class PluginHost:
         key, only = calls[0]
 
         def one(after_ms: int) -> int | None:
-            nxt: int | None = only(after_ms)
+            try:
+                nxt: int | None = only(after_ms)
+            except Exception as exc:
+                raise _failed(key, "ais_data_next_time", exc) from exc
             if nxt is not None and nxt <= after_ms:
                 raise PluginError(f"{key}: returned next time {nxt} <= {after_ms} (must advance)")
             return nxt
@@ -247,7 +256,14 @@ class PluginHost:
 
     def next_time(self, after_ms: int) -> int | None:
         """The earliest next bar time over all providers; ``None`` when all are exhausted."""
-        times = [t for _, call in self._calls("ais_data_next_time") if (t := call(after_ms)) is not None]
+        times = []
+        for key, call in self._calls("ais_data_next_time"):
+            try:
+                t = call(after_ms)
+            except Exception as exc:
+                raise _failed(key, "ais_data_next_time", exc) from exc
+            if t is not None:
+                times.append(t)
         for t in times:
             if t <= after_ms:
                 raise PluginError(f"a data provider returned next time {t} <= {after_ms} (must advance)")
@@ -295,7 +311,11 @@ class PluginHost:
         calls = self._calls("ais_arbitrate")
         if not calls or not signals:
             return []
-        chosen = calls[0][1](signals, context)
+        key, call = calls[0]
+        try:
+            chosen = call(signals, context)
+        except Exception as exc:
+            raise _failed(key, "ais_arbitrate", exc) from exc
         return list(chosen) if chosen else []
 
     def agent_weights(self) -> dict[str, float]:
@@ -324,6 +344,8 @@ class PluginHost:
         for key, call in self._assess_calls or self._calls("ais_guard_assess"):
             try:
                 verdict = call(portfolio, context)
+                if verdict is not None and not isinstance(verdict, Verdict):
+                    raise TypeError(f"returned {type(verdict).__name__}, not a Verdict or None")
             except Exception as exc:
                 verdict = Verdict(key, Action.HALT, "GUARD_ERROR", f"{type(exc).__name__}: {exc}")
             if verdict is not None and verdict.action is not Action.PASS:
@@ -348,7 +370,7 @@ class PluginHost:
         def one(hook: str, default: Call) -> Call:
             for k, call in self._calls(hook):
                 if k == key:
-                    return call
+                    return _named(key, hook, call) if hook != "ais_exchange_submit" else call
             return default
 
         def missing(hook: str) -> Call:
@@ -403,6 +425,23 @@ class PluginHost:
                 seen[where] = key
                 found.append((key, route))
         return found
+
+
+def _failed(key: str, hook: str, exc: Exception) -> PluginError:
+    return PluginError(f"{key}: {hook} failed: {type(exc).__name__}: {exc}")
+
+
+def _named(key: str, hook: str, call: Call) -> Call:
+    """Exceptions of a plugin's call become a one-line ``PluginError`` naming the instance and hook
+    (the OMS handles ``ais_exchange_submit`` failures itself: timeouts leave the order in flight)."""
+
+    def named(*args: Any) -> Any:
+        try:
+            return call(*args)
+        except Exception as exc:
+            raise _failed(key, hook, exc) from exc
+
+    return named
 
 
 def _with_agent(signal: Signal, agent: str) -> Signal:

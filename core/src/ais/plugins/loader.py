@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from ais._version import __version__
 from ais.config.loader import AisConfig, InstanceSpec, validate_options
 from ais.config.messages import did_you_mean
-from ais.errors import ConfigError
+from ais.errors import ConfigError, SecretError
 from ais.markers import PLUGIN_API_VERSION
 from ais.plugins.base import PluginConfig
 from ais.plugins.catalog import GROUPS, PluginInfo, find, installed_plugins, plugins_disabled
@@ -145,8 +145,8 @@ def load_instances(
         options = validate_options(config, spec, model)  # ConfigError propagates: exit 2
         try:
             obj = factory(spec.name, options)
-        except ConfigError:
-            raise  # the plugin found a config problem (a missing data file, ...): one line, exit 2
+        except (ConfigError, SecretError):
+            raise  # the plugin found a config or secret problem: its own one line and exit code
         except Exception as exc:  # a plugin's constructor is its own code: isolate and name it
             fail(spec, info, f"failed to start: {type(exc).__name__}: {exc}")
             continue

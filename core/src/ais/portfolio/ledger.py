@@ -7,6 +7,7 @@ signed base quantities (negative = short).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ais.domain.market import MarketSnapshot
@@ -55,6 +56,18 @@ class Ledger:
         self._positions: tuple[Position, ...] | None = ()  # rebuilt lazily after a fill
         self.fill_count = 0
         self.traded_notional = 0.0
+
+    def adopt(self, cash: float, positions: list[dict[str, Any]]) -> None:
+        """Start from an existing book (a venue's positions and cash) instead of ``initial_cash``."""
+        self.cash = cash
+        for p in positions:
+            h = self.holdings[p["symbol"]] = _Holding(p["venue"])
+            h.quantity = p["quantity"]
+            h.avg_price = p["avg_price"]
+            self.prices.setdefault(p["symbol"], p["avg_price"])
+        self._positions = None
+        value = sum(h.quantity * h.avg_price for h in self.holdings.values())
+        self.initial_cash = self.nav = self.peak_nav = self.day_start_nav = self._prev_nav = cash + value
 
     # -- fills --------------------------------------------------------------------------------
 

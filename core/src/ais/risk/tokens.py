@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ ENV_SECRET_PREVIOUS = "AIS_RISK_HMAC_SECRET_PREVIOUS"
 ENV_KEY_ID = "AIS_RISK_HMAC_KEY_ID"
 ENV_KEY_ID_PREVIOUS = "AIS_RISK_HMAC_KEY_ID_PREVIOUS"
 _SEP = "\x1f"
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class TokenError(Exception):
@@ -50,6 +52,9 @@ class Keyring:
     previous: bytes | None = None
 
     def __post_init__(self) -> None:
+        for variable, key_id in ((ENV_KEY_ID, self.key_id), (ENV_KEY_ID_PREVIOUS, self.previous_id)):
+            if key_id is not None and not _KEY_ID.fullmatch(key_id):
+                raise SecretError(f"{variable} must be 1-64 letters, digits, '-' or '_' (got {key_id!r})")
         for name, key in (("current", self.key), ("previous", self.previous)):
             if key is not None and len(key) < MIN_KEY_BYTES:
                 raise SecretError(f"the {name} risk HMAC key is shorter than {MIN_KEY_BYTES} bytes")
