@@ -255,6 +255,6 @@ def test_failed_startup_writes_nothing(tmp_path: Path) -> None:
             raise ConnectionError("venue unreachable")
 
     run, _ = make(tmp_path, guard=NoStart("cap", PluginConfig()))
-    with pytest.raises(PluginError, match="guards.cap: ais_startup failed: ConnectionError"):
+    with pytest.raises(PluginError, match=r"guards\.cap: ais_startup failed: ConnectionError"):
         run.execute()
     assert not (tmp_path / "events.sqlite").exists()

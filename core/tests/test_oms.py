@@ -96,7 +96,7 @@ def test_timeout_leaves_the_order_in_flight_never_resubmitted() -> None:
 
 
 def test_fills_move_the_status_and_are_deduplicated() -> None:
-    oms, events, keyring = manager()
+    oms, _events, keyring = manager()
     order = signed(keyring, quantity=1.0)
     oms.submit(order)
     part = Fill("t1", order.client_order_id, "test", order.symbol, Side.BUY, 0.4, 0.1, 0.0, NOW)
@@ -108,7 +108,7 @@ def test_fills_move_the_status_and_are_deduplicated() -> None:
 
 
 def test_a_fill_racing_a_cancel_is_booked_and_status_kept() -> None:
-    oms, events, keyring = manager()
+    oms, _events, keyring = manager()
     order = signed(keyring, quantity=1.0)
     oms.submit(order)
     assert oms.cancel_all("kill switch") == 1
