@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "ais.cli.config_cmd",
     "ais.cli.run_cmd",
     "ais.cli.ops_cmd",
+    "ais.cli.api_cmd",
 )
 
 
