@@ -8,15 +8,14 @@ Core routes read and write the event store exactly as the CLI does (``ais status
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ais.engine.recovery import inspect
 from ais.errors import AisError
 from ais.extensions import ApiRoute
+from ais.risk.operator import set_risk_state
 from ais.store.events import EventStore
 
 Handler = Callable[[Any], Any]
@@ -44,30 +43,23 @@ def core_routes(store_path: str) -> list[ApiRoute]:
         types = tuple(query.get("type", [])) or None
         limit = int(query.get("limit", ["100"])[0])
         events = list(read().events(types=types))[-limit:] if limit > 0 else []
-        return [{"seq": e.seq, "ts": e.ts, "run_id": e.run_id, "type": e.type, "payload": e.payload} for e in events]
+        return [e.as_dict() for e in events]
 
     def operator(state: str) -> Handler:
         def handle(body: Any) -> Any:
-            reason = str((body or {}).get("reason", "")).strip()
-            if not reason:
-                raise ApiError(400, "a non-empty 'reason' is required: it is audited")
-            store = EventStore(store_path)
-            current = inspect(store).risk_state.value
-            if state == "active" and current != "halted":
-                raise ApiError(409, f"risk state is {current}, not halted: nothing to re-arm")
-            if current != state:
-                store.append("risk.state", {"state": state, "previous": current, "reason": reason,
-                                            "by": "operator"}, int(time.time() * 1000), "operator", durable=True)
-            store.close()
-            return {"state": state, "previous": current}
+            try:
+                previous, _ = set_risk_state(store_path, state, str((body or {}).get("reason", "")))
+            except AisError as exc:
+                raise ApiError(409 if exc.exit_code == 1 else 400, str(exc)) from None
+            return {"state": state, "previous": previous}
 
         return handle
 
     return [
         ApiRoute("GET", "/status", get_status, "risk state, positions and the last run"),
         ApiRoute("GET", "/events", get_events, "stored events (?type=T&limit=N)"),
-        ApiRoute("POST", "/kill", operator("halted"), "trip the kill switch: {\"reason\": ...}"),
-        ApiRoute("POST", "/rearm", operator("active"), "leave HALTED: {\"reason\": ...}"),
+        ApiRoute("POST", "/kill", operator("halted"), 'trip the kill switch: {"reason": ...}'),
+        ApiRoute("POST", "/rearm", operator("active"), 'leave HALTED: {"reason": ...}'),
     ]
 
 
@@ -94,8 +86,13 @@ def make_server(host: str, port: int, routes: list[tuple[str, ApiRoute]]) -> Thr
             url = urlsplit(self.path)
             entry = table.get((method, url.path))
             if entry is None:
-                self._answer(404, {"error": f"no route {method} {url.path}",
-                                   "routes": sorted(f"{m} {p}" for m, p in table)})
+                self._answer(
+                    404,
+                    {
+                        "error": f"no route {method} {url.path}",
+                        "routes": sorted(f"{m} {p}" for m, p in table),
+                    },
+                )
                 return
             owner, route = entry
             try:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any
 
 from ais.cli.output import print_json
-from ais.errors import EXIT_FAILURE, EXIT_OK, AisError, UsageError
+from ais.errors import EXIT_FAILURE, EXIT_OK, AisError
 
 
 def store_path(args: argparse.Namespace) -> str:
@@ -101,34 +100,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _operator_state(args: argparse.Namespace, state: str) -> int:
-    from pathlib import Path
+    from ais.risk.operator import set_risk_state
 
-    from ais.engine.recovery import inspect
-    from ais.store.events import EventStore
-
-    reason = args.reason.strip()
-    if not reason:
-        raise UsageError("--reason must not be empty: say why, it is audited")
-    path = store_path(args)
-    if not Path(path).exists():
-        # a typo must not create a new store and "halt" nothing
-        raise UsageError(f"{path}: no event store here (pass --store PATH of the running deployment)")
-    store = EventStore(path)
-    current = inspect(store).risk_state.value
-    if state == "active" and current != "halted":
-        raise AisError(f"risk state is {current}, not halted: nothing to re-arm", EXIT_FAILURE)
-    if state == "halted" and current == "halted":
-        print("risk state already HALTED")
-        return EXIT_OK
-    store.append(
-        "risk.state",
-        {"state": state, "previous": current, "reason": reason, "by": "operator"},
-        int(time.time() * 1000),
-        "operator",
-        durable=True,
-    )
-    store.close()
-    print(f"risk state {current.upper()} -> {state.upper()} ({reason})")
+    previous, changed = set_risk_state(store_path(args), state, args.reason)
+    if not changed:
+        print(f"risk state already {state.upper()}")
+    else:
+        print(f"risk state {previous.upper()} -> {state.upper()} ({args.reason.strip()})")
     return EXIT_OK
 
 

@@ -15,3 +15,13 @@ class Event:
     run_id: str
     type: str
     payload: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of an event (``ais events --json``, the API)."""
+        return {
+            "seq": self.seq,
+            "ts": self.ts,
+            "run_id": self.run_id,
+            "type": self.type,
+            "payload": self.payload,
+        }
