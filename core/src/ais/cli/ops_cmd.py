@@ -119,18 +119,15 @@ def cmd_rearm(args: argparse.Namespace) -> int:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit <= 0:
+        raise UsageError("--limit must be a positive integer")
     store = _open(args)
     types = tuple(args.type) if args.type else None
     events = list(store.events(types=types, run_id=args.run))
     if args.limit:
         events = events[-args.limit :]
     if args.json:
-        print_json(
-            [
-                {"seq": e.seq, "ts": e.ts, "run_id": e.run_id, "type": e.type, "payload": e.payload}
-                for e in events
-            ]
-        )
+        print_json([e.as_dict() for e in events])
     else:
         for e in events:
             print(f"{e.seq:>7} {e.ts} {e.type:<18} {json.dumps(e.payload, separators=(',', ':'))}")
