@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from ais.cli.output import print_json
-from ais.errors import EXIT_FAILURE, EXIT_OK, AisError
+from ais.errors import EXIT_FAILURE, EXIT_OK, AisError, UsageError
 
 
 def store_path(args: argparse.Namespace) -> str:
