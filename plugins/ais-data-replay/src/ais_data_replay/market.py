@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,10 +11,9 @@ from itertools import pairwise
 from pathlib import Path
 
 from ais.config.messages import did_you_mean
-from ais.domain.market import Candle
 from ais.errors import ConfigError
 from ais_data_replay.config import ReplayConfig
-from ais_data_replay.readers import Source, load_candles, load_funding
+from ais_data_replay.readers import Columns, Source, load_candles, load_funding
 from ais_data_replay.samples import bundled_market, bundled_names
 from ais_data_replay.series import CandleSeries, FundingSeries, Gap, Timeline
 
@@ -89,18 +90,18 @@ def _sources(instance: str, config: ReplayConfig) -> tuple[Files, Files]:
     return candles, funding
 
 
-def _spacing(candles: list[Candle]) -> int | None:
+def _spacing(times: array[int]) -> int | None:
     """The most common distance between consecutive open times (ties: the shortest), or ``None``."""
-    counts = Counter(b.ts - a.ts for a, b in pairwise(candles))
+    counts = Counter(b - a for a, b in pairwise(times))
     if not counts:
         return None
     top = max(counts.values())
     return min(d for d, c in counts.items() if c == top)
 
 
-def _bar_ms(instance: str, config: ReplayConfig, loaded: dict[str, tuple[list[Candle], str]]) -> int:
+def _bar_ms(instance: str, config: ReplayConfig, loaded: dict[str, tuple[Columns, str]]) -> int:
     """The bar length: the configured one, or the one spacing every file agrees on."""
-    spacings = {symbol: _spacing(rows) for symbol, (rows, _) in loaded.items()}
+    spacings = {symbol: _spacing(columns.times) for symbol, (columns, _) in loaded.items()}
     configured = config.bar_ms
     if configured is not None:
         for symbol, spacing in spacings.items():
@@ -122,38 +123,44 @@ def _bar_ms(instance: str, config: ReplayConfig, loaded: dict[str, tuple[list[Ca
     return next(iter(found.values()))
 
 
-def _check_grid(rows: list[Candle], bar_ms: int, label: str) -> None:
+def _check_grid(times: array[int], bar_ms: int, label: str) -> None:
     """Consecutive bars must be a whole number of bars apart (a gap is fine, a half bar is not)."""
-    for a, b in pairwise(rows):
-        if (b.ts - a.ts) % bar_ms:
+    for a, b in pairwise(times):
+        if (b - a) % bar_ms:
             raise ConfigError(
-                f"{label}: bar at {b.ts} ({iso(b.ts)}) is {b.ts - a.ts} ms after the previous one, "
+                f"{label}: bar at {b} ({iso(b)}) is {b - a} ms after the previous one, "
                 f"not a whole number of {bar_text(bar_ms)} bars"
             )
+
+
+def _cut(columns: Columns, bar_ms: int, start: int | None, end: int | None) -> None:
+    """Keep only the bars that open at or after ``start`` and close at or before ``end`` (ms), in place."""
+    times = columns.times
+    lo = bisect_left(times, start) if start is not None else 0
+    hi = bisect_right(times, end - bar_ms) if end is not None else len(times)
+    columns.keep(lo, max(lo, hi))
 
 
 def load_market(instance: str, config: ReplayConfig) -> Market:
     """Read, check and index everything ``config`` names. Raises ``ConfigError`` (one line) on any problem."""
     candle_sources, funding_sources = _sources(instance, config)
-    loaded: dict[str, tuple[list[Candle], str]] = {}
+    loaded: dict[str, tuple[Columns, str]] = {}
     duplicates: dict[str, int] = {}
     for symbol, (source, label) in candle_sources.items():
-        rows, dropped = load_candles(source, label)
-        loaded[symbol] = (rows, label)
+        columns, dropped = load_candles(source, label)
+        loaded[symbol] = (columns, label)
         if dropped:
             duplicates[symbol] = dropped
     bar_ms = _bar_ms(instance, config, loaded) if loaded else (config.bar_ms or 60_000)
     start = int(config.start.timestamp() * 1000) if config.start is not None else None
     end = int(config.end.timestamp() * 1000) if config.end is not None else None
     series: dict[str, CandleSeries] = {}
-    for symbol, (rows, label) in loaded.items():
-        _check_grid(rows, bar_ms, label)
+    for symbol, (columns, label) in loaded.items():
+        _check_grid(columns.times, bar_ms, label)
         if start is not None or end is not None:
-            lo = start if start is not None else rows[0].ts
-            hi = end if end is not None else rows[-1].ts + bar_ms
-            rows = [c for c in rows if c.ts >= lo and c.ts + bar_ms <= hi]
-        if rows:
-            series[symbol] = CandleSeries(symbol, rows, bar_ms)
+            _cut(columns, bar_ms, start, end)
+        if len(columns):
+            series[symbol] = CandleSeries(symbol, columns, bar_ms)
     if loaded and not series:
         window = f"{iso(start) if start is not None else '...'} to {iso(end) if end is not None else '...'}"
         raise ConfigError(f"data.{instance}: no bar of any symbol lies in the window {window}")

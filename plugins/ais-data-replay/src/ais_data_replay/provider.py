@@ -17,8 +17,9 @@ class ReplayProvider(Plugin[ReplayConfig]):
     (open time + ``bar_ms``), and ``ais_data_snapshot(symbols, now_ms)`` returns, for each symbol,
     the bar that closes exactly at ``now_ms`` (none between bars or inside a gap).
 
-    Everything is read and checked in the constructor (a ``ConfigError`` names the file and line);
-    the per-bar hooks are O(1) amortised look-ups through forward cursors.
+    Everything is read and checked in the constructor (a ``ConfigError`` names the file and line)
+    and held in columns (``array.array``, no Python object per bar); the per-bar hooks are O(1)
+    amortised look-ups through forward cursors, and build the ``Candle`` of each bar they serve.
     """
 
     Config = ReplayConfig
@@ -47,7 +48,7 @@ class ReplayProvider(Plugin[ReplayConfig]):
     def candles(self, symbol: str) -> list[Candle]:
         """The replayed candles of ``symbol`` (after the window cut), in time order; a copy."""
         series = self._series.get(symbol)
-        return list(series.candles) if series is not None else []
+        return series.candles() if series is not None else []
 
     @hookimpl
     def ais_data_next_time(self, after_ms: int) -> int | None:
@@ -63,14 +64,14 @@ class ReplayProvider(Plugin[ReplayConfig]):
             series = self._series.get(symbol)
             if series is not None:
                 served = True
-                i = series.closing_at(now_ms)
-                if i >= 0:
-                    candles[symbol] = series.candles[i]
-                    if i in series.after_gap:
+                candle = series.candle_closing_at(now_ms)
+                if candle is not None:
+                    candles[symbol] = candle
+                    if series.cursor in series.after_gap:  # the cursor is the candle's index
                         if gaps is None:
                             gaps = set()
                         gaps.add(symbol)
-            rates = self._funding.get(symbol)
+            rates = self._funding.get(symbol) if self._funding else None
             if rates is not None:
                 served = True
                 rate = rates.latest(now_ms)
@@ -78,10 +79,8 @@ class ReplayProvider(Plugin[ReplayConfig]):
                     funding[symbol] = rate
         if not served:
             return None
+        # positional, in the field order (ts, candles, tickers, books, funding, bar_ms, gaps): building
+        # a class with keywords packs them into a dict first, which costs more than the candle itself
         return MarketSnapshot(
-            ts=now_ms,
-            candles=candles,
-            funding=funding,
-            bar_ms=self.bar_ms,
-            gaps=frozenset(gaps) if gaps else _NO_GAPS,
+            now_ms, candles, {}, {}, funding, self.bar_ms, frozenset(gaps) if gaps else _NO_GAPS
         )

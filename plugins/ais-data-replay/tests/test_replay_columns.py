@@ -1,0 +1,97 @@
+"""Columnar storage: the provider keeps 8-byte columns, not a Python object per bar."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from ais_data_replay import readers
+from ais_data_replay.provider import ReplayProvider
+
+from ais.errors import ConfigError
+from ais.testing import make_instance, read_candles
+
+BARS = 20_000
+T0 = 1_600_000_020_000
+MINUTE = 60_000
+
+
+@pytest.fixture(scope="module")
+def minute_bars(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("columns") / "SYN_USD.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "".join(
+        f"{T0 + i * MINUTE},{100 + i % 7},{101 + i % 5},{99 - i % 3},{100.5 + i % 11},{i % 13 + 0.5}\n"
+        for i in range(BARS)
+    ))
+    return path
+
+
+def test_memory_per_bar_is_the_columns(minute_bars: Path) -> None:
+    """Six int/float columns and the close times are 7 x 8 = 56 bytes a bar; a ``Candle`` per bar
+    alone would be about 250 (the tuple, an int and five floats)."""
+    make_instance(ReplayProvider, "warm", files={"SYN/USD": str(minute_bars)})  # imports, caches
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        provider = make_instance(ReplayProvider, "feed", files={"SYN/USD": str(minute_bars)})
+        gc.collect()
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (held - before) / BARS < 80, "bytes held per bar"
+    assert (peak - before) / BARS < 100, "bytes per bar at the peak of loading"
+    assert len(provider.candles("SYN/USD")) == BARS  # and everything was loaded
+
+
+def test_candles_built_from_the_columns_are_the_file(minute_bars: Path) -> None:
+    provider = make_instance(ReplayProvider, "feed", files={"SYN/USD": str(minute_bars)})
+    recorded = read_candles(minute_bars)
+    assert provider.candles("SYN/USD") == recorded
+    t, served = 0, []
+    while (t := provider.ais_data_next_time(t)) is not None:
+        snap = provider.ais_data_snapshot(("SYN/USD",), t)
+        assert snap is not None
+        served.append(snap.candles["SYN/USD"])
+    assert served == recorded
+    assert all(type(c) is type(recorded[0]) for c in served[:10])  # Candle, not a bare tuple
+
+
+def test_window_cut_in_place(minute_bars: Path) -> None:
+    provider = make_instance(ReplayProvider, "feed", files={"SYN/USD": str(minute_bars)},
+                             start="2020-09-13T12:30:00Z", end="2020-09-13T14:00:00Z")
+    candles = provider.candles("SYN/USD")
+    assert [c.ts for c in candles] == list(range(1_600_000_200_000, 1_600_005_600_000, MINUTE))
+    assert provider.ais_data_next_time(0) == 1_600_000_200_000 + MINUTE
+
+
+def test_parquet_read_in_batches(tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches smaller than the file: the rows and the row numbers in errors run on across batches."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    monkeypatch.setattr(readers, "PARQUET_BATCH_ROWS", 1000)
+    recorded = read_candles(shared_data / "binance-5m-2018-01" / "ETH_BTC.csv")
+    columns = {name: list(col) for name, col in zip(
+        ("timestamp", "open", "high", "low", "close", "volume"), zip(*recorded, strict=True), strict=True)}
+    path = tmp_path / "ETH_BTC.parquet"
+    pq.write_table(pa.table(columns), path)
+    assert make_instance(ReplayProvider, "pq", files={"ETH/BTC": str(path)}).candles("ETH/BTC") == recorded
+    columns["close"][2499] = None
+    pq.write_table(pa.table(columns), path)
+    with pytest.raises(ConfigError, match=r"ETH_BTC.parquet: row 2500: a value is missing \(null\)$"):
+        make_instance(ReplayProvider, "pq", files={"ETH/BTC": str(path)})
+    columns["close"][2499] = columns["close"][2498]
+    columns["timestamp"][3500] = columns["timestamp"][3499]
+    pq.write_table(pa.table(columns), path)
+    conflict = r"row 3501: conflicting rows for timestamp \d+ \(first at row 3500\)"
+    with pytest.raises(ConfigError, match=conflict):
+        make_instance(ReplayProvider, "pq", files={"ETH/BTC": str(path)})
+
+
+def test_timestamp_beyond_int64_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "A.csv"
+    path.write_text(f"timestamp,open,high,low,close,volume\n{T0},1,1,1,1,1\n{2**64},1,1,1,1,1\n")
+    with pytest.raises(ConfigError, match=r"A.csv: line 3: cannot parse .* \(timestamp out of range\)$"):
+        make_instance(ReplayProvider, "feed", files={"A/B": str(path)})
