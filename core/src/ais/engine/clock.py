@@ -14,19 +14,20 @@ class SimulatedClock:
     kind = "simulated"
 
     def __init__(self, next_time: Callable[[int], int | None], start_after: int = 0) -> None:
-        self._next_time = next_time
-        self._now = start_after
+        #: the data's timeline; a run's hot loop calls it directly and sets ``now`` itself
+        self.next_time_source = next_time
+        self.now = start_after
         self.stopped = False
 
     def now_ms(self) -> int:
-        return self._now
+        return self.now
 
     def tick(self) -> int | None:
         if self.stopped:
             return None
-        nxt = self._next_time(self._now)
+        nxt = self.next_time_source(self.now)
         if nxt is not None:
-            self._now = nxt
+            self.now = nxt
         return nxt
 
     def stop(self) -> None:

@@ -19,6 +19,7 @@ from ais.domain.orders import MarketRules
 from ais.domain.portfolio import PortfolioSnapshot
 from ais.domain.risk import RiskState
 from ais.domain.signals import Signal
+from ais.errors import PluginError
 from ais.oms.manager import OrderManager, order_payload
 from ais.plugins.host import ExchangeHandle, PluginHost
 from ais.portfolio.allocator import Allocator
@@ -77,8 +78,8 @@ class Coordinator:
         self._short = run_id.split("-")[-1][:8]
         self._agents = host.agent_runner(shared)
         self._arbitration = ArbitrationContext(host.agent_weights(), shared)
-        self._on_market = [ex.on_market for ex in exchanges.values()]
-        self._snapshot_of = host.snapshot_source()
+        self._on_market = [(f"exchanges.{name}", ex.on_market) for name, ex in exchanges.items()]
+        self._data_key, self._snapshot_of = host.snapshot_source()
         self._assess = host.has_guard_assessments()
         self._rules: dict[tuple[str, str], MarketRules] = {}
         self._fill_since = 0
@@ -88,10 +89,16 @@ class Coordinator:
 
     def cycle(self, now: int) -> None:
         stats = self.stats
-        snapshot = self._snapshot_of(self.symbols, now)
-        self._snapshot = snapshot
-        for on_market in self._on_market:
-            on_market(snapshot)
+        key = self._data_key
+        try:  # zero-cost unless raised: a failing plugin is named, the run ends (fail closed)
+            snapshot = self._snapshot_of(self.symbols, now)
+            if snapshot is None:
+                snapshot = MarketSnapshot(now)
+            self._snapshot = snapshot
+            for key, on_market in self._on_market:
+                on_market(snapshot)
+        except Exception as exc:
+            raise _plugin_failed(exc, key) from exc
         oms = self.oms
         if oms.live:
             oms.poll_fills(self._fill_since)
@@ -106,8 +113,10 @@ class Coordinator:
         signals, errors = self._agents(snapshot)
         if errors:
             stats.agent_errors += len(errors)
-            for key, exc in errors:
-                self.record("agent.error", {"agent": key, "error": f"{type(exc).__name__}: {exc}"}, ts=now)
+            for agent, error in errors:
+                self.record(
+                    "agent.error", {"agent": agent, "error": f"{type(error).__name__}: {error}"}, ts=now
+                )
         if signals:
             stats.signals += len(signals)
             selected = self.host.arbitrate(signals, self._arbitration)
@@ -207,6 +216,15 @@ class Coordinator:
     @property
     def snapshot(self) -> MarketSnapshot | None:
         return self._snapshot
+
+
+def _plugin_failed(exc: Exception, key: str) -> PluginError:
+    hook = "ais_exchange_on_market" if key.startswith("exchanges.") else "ais_data_snapshot"
+    return (
+        exc
+        if isinstance(exc, PluginError)
+        else PluginError(f"{key}: {hook} failed: {type(exc).__name__}: {exc}")
+    )
 
 
 def _signal_payload(s: Signal) -> dict[str, Any]:

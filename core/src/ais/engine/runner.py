@@ -319,21 +319,8 @@ class Run:
         with _signals(lambda: self.clock.stop()):
             store = self._start()
             try:
-                cycle = self.coordinator.cycle
-                tick = self.clock.tick
+                n = self._loop(on_cycle)
                 limit = self.options.cycles
-                poll = self.mode != "backtest"
-                n = 0
-                while limit is None or n < limit:
-                    now = tick()
-                    if now is None:
-                        break
-                    if poll:
-                        self._poll_operator()
-                    cycle(now)
-                    n += 1
-                    if on_cycle is not None and (n & 255) == 0:
-                        on_cycle(n, now)
                 if self.clock.stopped:
                     reason = "stopped by signal"
                 elif limit is not None and n >= limit:
@@ -360,6 +347,40 @@ class Run:
                 raise failure
             raise AisError(f"run stopped: {type(failure).__name__}: {failure}") from failure
         return summary
+
+    def _loop(self, on_cycle: Callable[[int, int], None] | None) -> int:
+        """The cycles, one per clock tick. The hot loop: everything it touches is a local."""
+        cycle = self.coordinator.cycle
+        clock = self.clock
+        limit = self.options.cycles if self.options.cycles is not None else -1
+        poll = self._poll_operator if self.mode != "backtest" else None
+        n = 0
+        if isinstance(clock, SimulatedClock):
+            next_time = clock.next_time_source
+            now = clock.now_ms()
+            while n != limit and not clock.stopped:
+                nxt = next_time(now)
+                if nxt is None:
+                    break
+                now = clock.now = nxt
+                if poll is not None:
+                    poll()
+                cycle(now)
+                n += 1
+                if on_cycle is not None and (n & 255) == 0:
+                    on_cycle(n, now)
+            return n
+        while n != limit:
+            tick = clock.tick()
+            if tick is None:
+                break
+            if poll is not None:
+                poll()
+            cycle(tick)
+            n += 1
+            if on_cycle is not None:
+                on_cycle(n, tick)
+        return n
 
     def summary(self, reason: str) -> dict[str, Any]:
         s = self.stats

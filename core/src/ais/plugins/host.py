@@ -188,21 +188,13 @@ class PluginHost:
 
     # -- data ---------------------------------------------------------------------------------
 
-    def snapshot_source(self) -> Callable[[tuple[str, ...], int], MarketSnapshot]:
-        """``snapshot`` resolved for the per-bar path: with one provider, its hook and nothing else."""
+    def snapshot_source(self) -> tuple[str, Callable[[tuple[str, ...], int], MarketSnapshot | None]]:
+        """(instance key, function) for the per-bar path: with one provider, its hook itself (the
+        caller names the instance if it raises); with several, ``snapshot``, which merges."""
         calls = self._calls("ais_data_snapshot")
         if len(calls) != 1:
-            return self.snapshot
-        key, only = calls[0]
-
-        def one(symbols: tuple[str, ...], now_ms: int) -> MarketSnapshot:
-            try:
-                snap = only(symbols, now_ms)
-            except Exception as exc:
-                raise _failed(key, "ais_data_snapshot", exc) from exc
-            return snap if snap is not None else MarketSnapshot(ts=now_ms)
-
-        return one
+            return "data", self.snapshot
+        return calls[0]
 
     def snapshot(self, symbols: tuple[str, ...], now_ms: int) -> MarketSnapshot:
         """The merged snapshot of every provider (first provider in ais.toml wins per symbol)."""
@@ -283,14 +275,16 @@ class PluginHost:
             for key, call in self._calls("ais_agent_signals")
         ]
 
+        nothing: tuple[list[Signal], list[tuple[str, Exception]]] = ([], [])  # never mutated by callers
+
         def run(snapshot: MarketSnapshot) -> tuple[list[Signal], list[tuple[str, Exception]]]:
-            signals: list[Signal] = []
-            errors: list[tuple[str, Exception]] = []
+            signals: list[Signal] | None = None
+            errors: list[tuple[str, Exception]] | None = None
             for key, name, call, context in agents:
                 try:
                     produced = call(snapshot, context)
                     if not produced:
-                        continue
+                        continue  # the common case, allocation-free
                     checked = []
                     for signal in produced:
                         if not isinstance(signal, Signal):
@@ -300,10 +294,17 @@ class PluginHost:
                             signal = _with_agent(signal, name)
                         checked.append(signal)
                 except Exception as exc:
+                    if errors is None:
+                        errors = []
                     errors.append((key, exc))
                     continue
-                signals.extend(checked)
-            return signals, errors
+                if signals is None:
+                    signals = checked
+                else:
+                    signals.extend(checked)
+            if signals is None and errors is None:
+                return nothing
+            return signals or [], errors or []
 
         return run
 
@@ -370,7 +371,12 @@ class PluginHost:
         def one(hook: str, default: Call) -> Call:
             for k, call in self._calls(hook):
                 if k == key:
-                    return _named(key, hook, call) if hook != "ais_exchange_submit" else call
+                    # submit: the OMS handles failures itself; on_market: the per-bar caller names it
+                    return (
+                        call
+                        if hook in ("ais_exchange_submit", "ais_exchange_on_market")
+                        else _named(key, hook, call)
+                    )
             return default
 
         def missing(hook: str) -> Call:
