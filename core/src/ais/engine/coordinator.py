@@ -95,7 +95,7 @@ class Coordinator:
             if snapshot is None:
                 snapshot = MarketSnapshot(now)
             self._snapshot = snapshot
-            for key, on_market in self._on_market:
+            for key, on_market in self._on_market:  # noqa: B007 - `key` names the venue if it raises
                 on_market(snapshot)
         except Exception as exc:
             raise _plugin_failed(exc, key) from exc
