@@ -124,7 +124,8 @@ class Coordinator:
                 "decision",
                 {
                     "signals": [_signal_payload(s) for s in signals],
-                    "selected": [_signal_payload(s) for s in selected],
+                    # positions in "signals" (arbitration returns the signals themselves)
+                    "selected": [i for i, s in enumerate(signals) if any(s is c for c in selected)],
                 },
                 ts=now,
             )

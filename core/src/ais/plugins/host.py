@@ -341,17 +341,22 @@ class PluginHost:
 
     def guard_assessments(self, portfolio: PortfolioSnapshot, context: GuardContext) -> list[Verdict]:
         """Portfolio verdicts that ask for a state change. A guard that raises halts (fail closed)."""
-        verdicts: list[Verdict] = []
+        verdicts: list[Verdict] | None = None
+        passed = Action.PASS
         for key, call in self._assess_calls or self._calls("ais_guard_assess"):
             try:
                 verdict = call(portfolio, context)
-                if verdict is not None and not isinstance(verdict, Verdict):
+                if verdict is None:
+                    continue  # the usual answer: nothing to do, nothing allocated
+                if not isinstance(verdict, Verdict):
                     raise TypeError(f"returned {type(verdict).__name__}, not a Verdict or None")
             except Exception as exc:
                 verdict = Verdict(key, Action.HALT, "GUARD_ERROR", f"{type(exc).__name__}: {exc}")
-            if verdict is not None and verdict.action is not Action.PASS:
+            if verdict.action is not passed:
+                if verdicts is None:
+                    verdicts = []
                 verdicts.append(verdict)
-        return verdicts
+        return verdicts if verdicts is not None else []
 
     def has_guard_assessments(self) -> bool:
         self._assess_calls = self._calls("ais_guard_assess")

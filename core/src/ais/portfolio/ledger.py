@@ -15,6 +15,9 @@ from ais.domain.orders import Fill
 from ais.domain.portfolio import PortfolioSnapshot, Position
 
 
+_new_tuple = tuple.__new__
+
+
 def next_midnight_ms(ts_ms: int, tz: ZoneInfo) -> int:
     """The first local midnight strictly after ``ts_ms`` in ``tz`` (ms since the epoch)."""
     local = datetime.fromtimestamp(ts_ms / 1000, tz)
@@ -159,19 +162,23 @@ class Ledger:
             )
         nav = self.nav
         peak = self.peak_nav
-        return PortfolioSnapshot(
-            self.ts,
-            nav,
-            self.cash,
-            positions,
-            self.realized,
-            self.unrealized,
-            self.fees,
-            self.gross,
-            self.net,
-            self.gross / nav if nav > 0 else float("inf"),
-            peak,
-            1.0 - nav / peak if peak > 0 else 0.0,
-            nav - self.day_start_nav,
-            self.day_start_nav,
+        # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs every cycle
+        return _new_tuple(
+            PortfolioSnapshot,
+            (
+                self.ts,
+                nav,
+                self.cash,
+                positions,
+                self.realized,
+                self.unrealized,
+                self.fees,
+                self.gross,
+                self.net,
+                self.gross / nav if nav > 0 else float("inf"),
+                peak,
+                1.0 - nav / peak if peak > 0 else 0.0,
+                nav - self.day_start_nav,
+                self.day_start_nav,
+            ),
         )

@@ -149,13 +149,15 @@ class Momentum(Plugin[MomentumConfig]):
         state.last_open = bar.ts
         close = bar.close
         close_ms = bar.ts + bar_ms
-        state.outcomes.settle(close_ms, close, bar_ms)
-        state.fast.push(close)
-        state.slow.push(close)
+        outcomes = state.outcomes
+        if outcomes.pending and outcomes.pending[0][0] <= close_ms:
+            outcomes.settle(close_ms, close, bar_ms)
+        fast = state.fast.push(close)
+        slow_window = state.slow
+        slow = slow_window.push(close)
         state.quote_volume.push(close * bar.volume)
-        if not state.slow.full:
+        if not slow_window.full:
             return None  # warming up
-        fast, slow = state.fast.mean, state.slow.mean
         if slow <= 0.0:
             return None  # not a price series: no meaningful strength
         strength = (fast - slow) / slow

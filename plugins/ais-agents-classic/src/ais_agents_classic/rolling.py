@@ -25,7 +25,8 @@ class RollingMean:
         self._count = 0
         self._sum = 0.0
 
-    def push(self, value: float) -> None:
+    def push(self, value: float) -> float:
+        """Add ``value``; returns the new mean (saves the caller a second call on the hot path)."""
         pos = self._pos
         if self._count < self._size:
             self._count += 1
@@ -39,6 +40,7 @@ class RollingMean:
             if self._count == self._size:
                 self._sum = fsum(self._buffer)  # drop the accumulated rounding residue
         self._pos = pos
+        return self._sum / self._count
 
     @property
     def full(self) -> bool:
