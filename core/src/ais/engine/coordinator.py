@@ -232,7 +232,7 @@ def _signal_payload(s: Signal) -> dict[str, Any]:
     return {
         "agent": s.agent,
         "symbol": s.symbol,
-        "direction": s.direction.value,
+        "direction": s.direction,  # a StrEnum: JSON writes its value
         "confidence": s.confidence,
         "expected_return": s.expected_return,
         "horizon_s": s.horizon_s,

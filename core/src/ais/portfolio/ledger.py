@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ais.domain.market import MarketSnapshot
-from ais.domain.orders import Fill
+from ais.domain.orders import Fill, Side
 from ais.domain.portfolio import PortfolioSnapshot, Position
 
 
@@ -79,7 +79,7 @@ class Ledger:
         h = self.holdings.get(fill.symbol)
         if h is None:
             h = self.holdings[fill.symbol] = _Holding(fill.venue)
-        signed = fill.quantity if fill.side.value == "buy" else -fill.quantity
+        signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
         notional = fill.quantity * fill.price
         self.cash -= signed * fill.price + fill.fee
         self.fees += fill.fee

@@ -109,8 +109,8 @@ def _canonical(order: Order, issued_at: int, expiry: int, key_id: str) -> bytes:
             order.client_order_id,
             order.venue,
             order.symbol,
-            order.side.value,
-            order.type.value,
+            order.side,  # StrEnum members are str: no .value lookup (slow) needed
+            order.type,
             repr(float(order.quantity)),
             limit,
             "1" if order.reduce_only else "0",
