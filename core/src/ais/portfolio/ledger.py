@@ -14,7 +14,6 @@ from ais.domain.market import MarketSnapshot
 from ais.domain.orders import Fill, Side
 from ais.domain.portfolio import PortfolioSnapshot, Position
 
-
 _new_tuple = tuple.__new__
 
 
