@@ -250,3 +250,48 @@ def test_config_show_toml_is_valid_config(tmp_path: Path) -> None:
     resolved.write_text(shown.stdout)
     check = run_ais("config", "check", "--config", str(resolved))
     assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_graceful_shutdown_on_signal(tmp_path: Path, signum: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import AIS, SECRET
+
+    store = tmp_path / "s.sqlite"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIS_")} | {"AIS_RISK_HMAC_SECRET": SECRET}
+    proc = subprocess.Popen(
+        [AIS, "run", "--config", DEFAULT, "--store", str(store), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until it is trading, then interrupt it
+        try:
+            cycles = (
+                sqlite3.connect(store)
+                .execute("SELECT COUNT(*) FROM events WHERE type = 'cycle'")
+                .fetchone()[0]
+            )
+        except sqlite3.Error:  # not created yet
+            cycles = 0
+        if cycles > 50:
+            break
+        time.sleep(0.05)
+    proc.send_signal(getattr(signal, signum))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["end_reason"] == "stopped by signal"
+    assert 50 < summary["cycles"] < 5760
+    assert run_ais("audit", "verify", "--store", str(store)).returncode == 0
+    end = json.loads(run_ais("events", "--type", "run.end", "--json", "--store", str(store)).stdout)
+    assert (
+        end[-1]["payload"]["completed"] is False
+        and end[-1]["payload"]["summary"]["cycles"] == summary["cycles"]
+    )

@@ -258,3 +258,21 @@ def test_failed_startup_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(PluginError, match=r"guards\.cap: ais_startup failed: ConnectionError"):
         run.execute()
     assert not (tmp_path / "events.sqlite").exists()
+
+
+def test_a_used_token_is_refused_after_a_restart(tmp_path: Path) -> None:
+    from ais.domain import Order
+    from ais.domain.codec import from_payload
+
+    first, _ = make(tmp_path, bars=200)
+    first.execute()
+    store = EventStore(tmp_path / "events.sqlite", readonly=True)
+    intent = next(store.events(types=("order.intent",)))
+    used = from_payload(Order, intent.payload)
+    second, venue = make(tmp_path, exchange=FakeExchange("fake"))
+    store2 = second._start()  # a new process: plugins started, store opened, state rebuilt
+    second.clock.now = intent.ts  # the token's own time: only single use can refuse it
+    assert second.oms.submit(used) is None
+    store2.close()
+    assert not venue.placed
+    assert second.oms.refused == 1
