@@ -26,8 +26,7 @@ def _open(args: argparse.Namespace, readonly: bool = True) -> Any:
 
 
 def status(store: Any) -> dict[str, Any]:
-    from ais.domain.orders import Fill, Side
-    from ais.engine.recovery import inspect
+    from ais.engine.recovery import fill_from_payload, inspect
     from ais.portfolio.ledger import Ledger
 
     found = inspect(store)
@@ -51,19 +50,7 @@ def status(store: Any) -> dict[str, Any]:
     for event in store.events(run_id=run_id, types=("order.fill", "shared.update")):
         p = event.payload
         if event.type == "order.fill":
-            ledger.apply_fill(
-                Fill(
-                    p["trade_id"],
-                    p["client_order_id"],
-                    p["venue"],
-                    p["symbol"],
-                    Side(p["side"]),
-                    p["quantity"],
-                    p["price"],
-                    p["fee"],
-                    p["fill_ts"],
-                )
-            )
+            ledger.apply_fill(fill_from_payload(p))
         else:
             result["shared"].setdefault(p["topic"], {})[p["symbol"]] = p["value"]
     result["positions"] = {s: h.quantity for s, h in ledger.holdings.items() if h.quantity}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ais.domain.codec import from_payload
 from ais.domain.events import Event
@@ -52,6 +53,21 @@ def inspect(store: EventStore) -> StoreState:
     return state
 
 
+def fill_from_payload(p: dict[str, Any]) -> Fill:
+    """The fill an ``order.fill`` event recorded."""
+    return Fill(
+        p["trade_id"],
+        p["client_order_id"],
+        p["venue"],
+        p["symbol"],
+        Side(p["side"]),
+        p["quantity"],
+        p["price"],
+        p["fee"],
+        p["fill_ts"],
+    )
+
+
 def inspect_file(path: Path) -> StoreState:
     """``inspect`` without creating the store: a fresh state if there is no file yet."""
     if not path.exists():
@@ -90,17 +106,7 @@ def rebuild(events: list[Event], ledger: Ledger, oms: OrderManager, stats: RunSt
                 oms.live[rec.order.client_order_id] = rec
         elif kind == "order.fill":
             rec = oms.records[p["client_order_id"]]
-            fill = Fill(
-                p["trade_id"],
-                p["client_order_id"],
-                p["venue"],
-                p["symbol"],
-                Side(p["side"]),
-                p["quantity"],
-                p["price"],
-                p["fee"],
-                p["fill_ts"],
-            )
+            fill = fill_from_payload(p)
             oms.seen_trades.add((fill.venue, fill.trade_id))
             rec.avg_price = (rec.avg_price * rec.filled + fill.price * fill.quantity) / (
                 rec.filled + fill.quantity
