@@ -25,36 +25,47 @@ from conftest import AIS, SECRET, run_ais
 CRASH_CONFIG = """
 [ais]
 mode = "paper"
-symbols = ["ETH/BTC", "LTC/BTC", "XMR/BTC", "ZEC/BTC", "DASH/BTC", "ETC/BTC", "ADA/BTC", "XLM/BTC", "TRX/BTC"]
+symbols = ["AAA/USD", "BBB/USD"]
 
 [store]
 path = "{store}"
 
 [portfolio]
-initial_cash = 1.0
-quote_currency = "BTC"
-target_weight = 0.1
-max_weight = 0.1
+initial_cash = 100000.0
+quote_currency = "USD"
+target_weight = 0.3
+max_weight = 0.3
 
 [data.market]
 plugin = "replay"
-bundled = "binance-5m-2018-01"
+files = {{ "AAA/USD" = "{aaa}", "BBB/USD" = "{bbb}" }}
 
 [agents.fast]
 plugin = "momentum"
-fast = 3
-slow = 12
+fast = 5
+slow = 20
 
 [arbitration.weighted]
 
 [guards.max_order_notional]
-max_notional = 10.0
+max_notional = 1000000.0
 
 [exchanges.paper]
-balances = {{ BTC = 1.0 }}
+balances = {{ USD = 100000.0 }}
 max_volume_share = 0.02
 state = "{venue}"
 """
+
+
+def write_market(path: Path, bars: int, seed: int) -> Path:
+    """A long deterministic one-minute market: long enough that 20 kills land mid-run."""
+    from ais.testing.fakes import synthetic_candles
+
+    with path.open("w") as out:
+        out.write("timestamp,open,high,low,close,volume\n")
+        for c in synthetic_candles(bars, seed=seed):
+            out.write(f"{c.ts},{c.open},{c.high},{c.low},{c.close},{c.volume}\n")
+    return path
 
 
 def events(store: Path, kind: str) -> list[dict]:
@@ -67,10 +78,17 @@ def events(store: Path, kind: str) -> list[dict]:
 def test_kill_9_at_random_points_then_finish(tmp_path: Path) -> None:
     store, venue = tmp_path / "events.sqlite", tmp_path / "venue.sqlite"
     config = tmp_path / "ais.toml"
-    config.write_text(CRASH_CONFIG.format(store=store, venue=venue))
+    config.write_text(
+        CRASH_CONFIG.format(
+            store=store,
+            venue=venue,
+            aaa=write_market(tmp_path / "a.csv", 60_000, 1),
+            bbb=write_market(tmp_path / "b.csv", 60_000, 2),
+        )
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIS_")} | {"AIS_RISK_HMAC_SECRET": SECRET}
     rng = random.Random(20180117)
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 300
     kills = 0
     for _ in range(20):
         if time.monotonic() > deadline:
@@ -81,7 +99,7 @@ def test_kill_9_at_random_points_then_finish(tmp_path: Path) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.2, 1.5))
+        time.sleep(rng.uniform(0.3, 1.8))  # start-up takes ~0.8 s: some kills land in it, most mid-run
         if proc.poll() is not None:
             break  # the run finished: a new `ais run` would start a new run, not resume this one
         proc.send_signal(signal.SIGKILL)

@@ -42,11 +42,15 @@ def core_routes(store_path: str) -> list[ApiRoute]:
     def get_events(query: dict[str, Any]) -> Any:
         types = tuple(query.get("type", [])) or None
         limit = int(query.get("limit", ["100"])[0])
-        events = list(read().events(types=types))[-limit:] if limit > 0 else []
+        if limit <= 0:
+            raise ApiError(400, "limit must be a positive integer")
+        events = list(read().events(types=types))[-limit:]
         return [e.as_dict() for e in events]
 
     def operator(state: str) -> Handler:
         def handle(body: Any) -> Any:
+            if body is not None and not isinstance(body, dict):
+                raise ApiError(400, 'the body must be a JSON object: {"reason": "..."}')
             try:
                 previous, _ = set_risk_state(store_path, state, str((body or {}).get("reason", "")))
             except AisError as exc:
@@ -118,4 +122,7 @@ def make_server(host: str, port: int, routes: list[tuple[str, ApiRoute]]) -> Thr
         def log_message(self, format: str, *args: Any) -> None:  # quiet: the store is the audit log
             return
 
-    return ThreadingHTTPServer((host, port), RequestHandler)
+    try:
+        return ThreadingHTTPServer((host, port), RequestHandler)
+    except OSError as exc:
+        raise AisError(f"cannot listen on {host}:{port}: {exc.strerror}", 2) from None

@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug: still one line, the traceback on request
-        if os.environ.get("AIS_DEBUG"):
+        if os.environ.get("AIS_DEBUG", "") not in ("", "0"):
             raise
         print(
             f"ais: internal error: {type(exc).__name__}: {exc} (set AIS_DEBUG=1 for the traceback)",

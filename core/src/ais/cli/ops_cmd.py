@@ -47,9 +47,11 @@ def status(store: Any) -> dict[str, Any]:
     if run_id is None:
         return result
     ledger = Ledger(last_start.payload.get("initial_cash", 0.0) if last_start else 0.0)
-    for event in store.events(run_id=run_id, types=("order.fill", "shared.update")):
+    for event in store.events(run_id=run_id, types=("portfolio.adopted", "order.fill", "shared.update")):
         p = event.payload
-        if event.type == "order.fill":
+        if event.type == "portfolio.adopted":
+            ledger.adopt(p["cash"], p["positions"])
+        elif event.type == "order.fill":
             ledger.apply_fill(fill_from_payload(p))
         else:
             result["shared"].setdefault(p["topic"], {})[p["symbol"]] = p["value"]

@@ -37,8 +37,12 @@ def _toml_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if value is None:
         return '""'
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, Mapping):  # unset (None) keys are left out: TOML has no null
+        return (
+            "{ "
+            + ", ".join(f"{_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None)
+            + " }"
+        )
     if isinstance(value, Sequence):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return json.dumps(str(value))

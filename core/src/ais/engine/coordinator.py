@@ -20,7 +20,7 @@ from ais.domain.portfolio import PortfolioSnapshot
 from ais.domain.risk import RiskState
 from ais.domain.signals import Signal
 from ais.errors import PluginError
-from ais.oms.manager import OrderManager, order_payload
+from ais.oms.manager import CLIENT_ID_PREFIX, OrderManager, order_payload
 from ais.plugins.host import ExchangeHandle, PluginHost
 from ais.portfolio.allocator import Allocator
 from ais.portfolio.ledger import Ledger
@@ -138,7 +138,9 @@ class Coordinator:
         if stats.first_ts is None:
             stats.first_ts = now
         if self.checkpoint_each_cycle:
-            self.record("cycle", {"n": stats.cycles}, ts=now, flush=True)
+            # group-committed like everything else: an order intent is flushed (with every event
+            # before it) before the order is sent, which is what a restart needs to resume from
+            self.record("cycle", {"n": stats.cycles}, ts=now)
 
     def _act(
         self, signal: Signal, snapshot: MarketSnapshot, now: int, portfolio: PortfolioSnapshot | None
@@ -166,7 +168,7 @@ class Coordinator:
             held=held,
             rules=rules,
             order_id=f"{self.run_id}:{n}",
-            client_order_id=f"ais-{self._short}-{n}",
+            client_order_id=f"{CLIENT_ID_PREFIX}{self._short}-{n}",
             venue=venue,
             ts=now,
         )

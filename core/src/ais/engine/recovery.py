@@ -79,6 +79,10 @@ def inspect_file(path: Path) -> StoreState:
         store.close()
 
 
+#: Events recorded inside a cycle, stamped with its (market) time: the last one stored is where a
+#: resumed run goes on from (the cycle after it).
+_CYCLE_EVENTS = frozenset({"cycle", "decision", "order.intent", "risk.rejected", "agent.error"})
+
 _TERMINAL_EVENTS = {
     "order.rejected": OrderStatus.REJECTED,
     "order.cancelled": OrderStatus.CANCELLED,
@@ -136,9 +140,10 @@ def rebuild(events: list[Event], ledger: Ledger, oms: OrderManager, stats: RunSt
             stats.signals += len(p.get("signals", []))
         elif kind == "cycle":
             stats.cycles = p["n"]
-            last_ts = event.ts
             stats.first_ts = stats.first_ts or event.ts
             stats.last_ts = event.ts
+        if kind in _CYCLE_EVENTS:
+            last_ts = max(last_ts, event.ts)
     return seq, last_ts
 
 

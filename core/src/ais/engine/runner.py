@@ -142,6 +142,7 @@ class Run:
             stats=self.stats,
         )
         self._operator_seq = 0
+        self._polled_at = 0.0
         self._digest = digest
         self.mismatches: list[str] = []
 
@@ -250,8 +251,8 @@ class Run:
             )
             if self.mode in ("paper", "live"):
                 self._adopt_venue_book()
-        if self.risk.state is RiskState.HALTED and self.oms.live:
-            self.coordinator.kill_switch_tripped()  # halted before: nothing may stay open
+        if self.risk.state is RiskState.HALTED:
+            self.coordinator.kill_switch_tripped()  # halted before: nothing may stay open at a venue
         if self.mismatches and self.mode == "live" and self.risk.state is not RiskState.HALTED:
             self.risk.transition(
                 RiskState.HALTED,
@@ -303,6 +304,12 @@ class Run:
         self.oms.now_ms = self.clock.now_ms
 
     def _poll_operator(self) -> None:
+        """Apply risk-state changes an operator recorded from elsewhere (``ais kill``, the API).
+        Under a replayed market the cycles are fast: look at most every half second of real time."""
+        now = time.monotonic()
+        if isinstance(self.clock, SimulatedClock) and now - self._polled_at < 0.5:
+            return
+        self._polled_at = now
         assert self.store is not None
         for event in self.store.events(types=("risk.state",), after_seq=self._operator_seq):
             self._operator_seq = event.seq
@@ -317,8 +324,8 @@ class Run:
         reason = "completed"
         failure: BaseException | None = None
         with _signals(lambda: self.clock.stop()):
-            store = self._start()
             try:
+                self._start()
                 n = self._loop(on_cycle)
                 limit = self.options.cycles
                 if self.clock.stopped:
@@ -326,15 +333,24 @@ class Run:
                 elif limit is not None and n >= limit:
                     reason = f"--cycles {limit} reached"
             except Exception as exc:  # fail closed: stop trading, say why, keep the record
+                if self.store is None:
+                    raise  # the plugins could not start: nothing was written, nothing to close
                 failure = exc
                 reason = f"failed: {exc}"
                 self.record("run.error", {"error": f"{type(exc).__name__}: {exc}"})
             finally:
-                for key, error in self.host.shutdown():
-                    self.record(
-                        "plugin.error",
-                        {"plugin": key, "hook": "ais_shutdown", "error": f"{type(error).__name__}: {error}"},
-                    )
+                if self.store is not None:
+                    for key, error in self.host.shutdown():
+                        self.record(
+                            "plugin.error",
+                            {
+                                "plugin": key,
+                                "hook": "ais_shutdown",
+                                "error": f"{type(error).__name__}: {error}",
+                            },
+                        )
+        store = self.store
+        assert store is not None
         summary = self.summary(reason)
         self.record(
             "run.end",

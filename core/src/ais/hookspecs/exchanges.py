@@ -42,8 +42,9 @@ def ais_exchange_submit(order: Order) -> SubmitResult:
 def ais_exchange_cancel(client_order_id: str, symbol: str) -> bool:
     """Cancel a live order; return ``True`` if it was cancelled (or was already gone).
 
-    Semantics: routed to one instance. Used by the kill switch and by reconciliation; should be
-    idempotent. May not: cancel orders AIS did not place.
+    Semantics: routed to one instance. Used by the kill switch (HALTED cancels every order AIS has
+    open, including those the venue still reports from an earlier run); should be idempotent.
+    May not: cancel orders AIS did not place.
 
     Example::
 
@@ -75,7 +76,8 @@ def ais_exchange_open_orders() -> Sequence[OpenOrder]:
 def ais_exchange_balances() -> Mapping[str, float]:
     """Return free balances per asset, e.g. ``{"BTC": 1.5, "ETH": 0.0}``.
 
-    Semantics: called on each exchange instance. Read-only.
+    Semantics: called on each exchange instance when a paper or live run starts: the balance of the
+    quote currency becomes the run's cash (the venue's book is the account). Read-only.
 
     Example::
 
@@ -91,8 +93,9 @@ def ais_exchange_balances() -> Mapping[str, float]:
 def ais_exchange_positions() -> Sequence[Position]:
     """Return the venue's positions (signed quantities) for reconciliation.
 
-    Semantics: called on each exchange instance. Read-only. A spot venue reports holdings of base
-    assets as positions in their symbols.
+    Semantics: called on each exchange instance when a paper or live run starts (they become the
+    run's positions) and when a resumed run is reconciled (a mismatch is an event; in live mode it
+    halts trading). Read-only. A spot venue reports holdings of base assets as positions.
 
     Example::
 

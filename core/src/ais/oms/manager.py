@@ -20,6 +20,9 @@ from ais.risk.tokens import Keyring, TokenError, token_id, verify_token
 
 Record = Callable[..., None]
 
+#: Every client order id AIS sends starts with this (``ais-<run>-<n>``).
+CLIENT_ID_PREFIX = "ais-"
+
 
 @dataclass(slots=True)
 class OrderRecord:
@@ -227,18 +230,27 @@ class OrderManager:
     def cancel_all(self, reason: str) -> int:
         """Cancel every live order (kill switch): those AIS tracks and any the venues still report
         open for an order AIS placed. Returns how many were cancelled."""
+        cancelled = 0
         for name, venue in self.exchanges.items():
             try:
                 for open_order in venue.open_orders():
-                    rec = self.records.get(open_order.client_order_id)
-                    if rec is not None and rec.order.venue == name and not rec.status.is_terminal:
-                        self.live.setdefault(open_order.client_order_id, rec)
+                    coid = open_order.client_order_id
+                    rec = self.records.get(coid)
+                    if rec is not None:
+                        if rec.order.venue == name and not rec.status.is_terminal:
+                            self.live.setdefault(coid, rec)
+                    elif coid.startswith(CLIENT_ID_PREFIX) and venue.cancel(coid, open_order.symbol):
+                        # left open by an earlier run: ours (by its id), so the kill switch takes it too
+                        cancelled += 1
+                        self.record(
+                            "order.cancelled",
+                            {"client_order_id": coid, "reason": reason, "earlier_run": True},
+                        )
             except Exception as exc:
                 self.record(
                     "order.cancel_failed",
                     {"venue": name, "error": f"open orders: {type(exc).__name__}: {exc}"},
                 )
-        cancelled = 0
         for coid, rec in list(self.live.items()):
             try:
                 ok = self.exchanges[rec.order.venue].cancel(coid, rec.order.symbol)
