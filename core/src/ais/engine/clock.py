@@ -7,15 +7,18 @@ import threading
 import time
 from collections.abc import Callable
 
+from ais.errors import PluginError
+
 
 class SimulatedClock:
-    """Time is whatever the data providers say comes next."""
+    """Time is whatever the data providers say comes next. ``source`` is (instance key, next-time
+    function) as ``PluginHost.timeline_source`` resolves it; a run's hot loop calls the function
+    directly and sets ``now`` itself."""
 
     kind = "simulated"
 
-    def __init__(self, next_time: Callable[[int], int | None], start_after: int = 0) -> None:
-        #: the data's timeline; a run's hot loop calls it directly and sets ``now`` itself
-        self.next_time_source = next_time
+    def __init__(self, source: tuple[str, Callable[[int], int | None]], start_after: int = 0) -> None:
+        self.source_key, self.next_time_source = source
         self.now = start_after
         self.stopped = False
 
@@ -25,13 +28,27 @@ class SimulatedClock:
     def tick(self) -> int | None:
         if self.stopped:
             return None
-        nxt = self.next_time_source(self.now)
+        nxt = advance(self.source_key, self.next_time_source, self.now)
         if nxt is not None:
             self.now = nxt
         return nxt
 
     def stop(self) -> None:
         self.stopped = True
+
+
+def advance(key: str, next_time: Callable[[int], int | None], now: int) -> int | None:
+    """The next time after ``now`` from the data, checked: it must advance (else the run would loop
+    or go back in time); a provider that raises is named."""
+    try:
+        nxt = next_time(now)
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"{key}: ais_data_next_time failed: {type(exc).__name__}: {exc}") from exc
+    if nxt is not None and nxt <= now:
+        raise PluginError(f"{key}: returned next time {nxt} <= {now} (must advance)")
+    return nxt
 
 
 class WallClock:

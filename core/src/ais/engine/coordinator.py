@@ -89,6 +89,8 @@ class Coordinator:
 
     def cycle(self, now: int) -> None:
         stats = self.stats
+        if stats.first_ts is None:
+            stats.first_ts = now
         key = self._data_key
         try:  # zero-cost unless raised: a failing plugin is named, the run ends (fail closed)
             snapshot = self._snapshot_of(self.symbols, now)
@@ -135,8 +137,6 @@ class Coordinator:
                     portfolio = self._act(signal, snapshot, now, portfolio)
         stats.cycles += 1
         stats.last_ts = now
-        if stats.first_ts is None:
-            stats.first_ts = now
         if self.checkpoint_each_cycle:
             # group-committed like everything else: an order intent is flushed (with every event
             # before it) before the order is sent, which is what a restart needs to resume from

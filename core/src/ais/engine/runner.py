@@ -24,10 +24,10 @@ from ais.context import RunContext, SharedState
 from ais.domain.events import Event
 from ais.domain.orders import Order
 from ais.domain.risk import RiskState
-from ais.engine.clock import SimulatedClock, WallClock
+from ais.engine.clock import SimulatedClock, WallClock, advance
 from ais.engine.coordinator import Coordinator, RunStats
 from ais.engine.recovery import inspect_file, rebuild, reconcile
-from ais.errors import AisError, UsageError
+from ais.errors import AisError, PluginError, UsageError
 from ais.oms.manager import OrderManager
 from ais.plugins.host import PluginHost
 from ais.portfolio.allocator import Allocator
@@ -375,9 +375,14 @@ class Run:
             next_time = clock.next_time_source
             now = clock.now_ms()
             while n != limit and not clock.stopped:
-                nxt = next_time(now)
+                try:  # zero-cost unless raised; the check below keeps time moving forward
+                    nxt = next_time(now)
+                except Exception:
+                    nxt = advance(clock.source_key, next_time, now)  # raises, naming the provider
                 if nxt is None:
                     break
+                if nxt <= now:
+                    raise PluginError(f"{clock.source_key}: returned next time {nxt} <= {now} (must advance)")
                 now = clock.now = nxt
                 if poll is not None:
                     poll()

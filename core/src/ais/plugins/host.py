@@ -228,23 +228,14 @@ class PluginHost:
         """True if a data provider replays recorded time (``ais_data_next_time``): simulated clock."""
         return bool(self._calls("ais_data_next_time"))
 
-    def timeline_source(self) -> Callable[[int], int | None]:
-        """``next_time`` resolved for the per-bar path: with one provider, its hook itself."""
+    def timeline_source(self) -> tuple[str, Callable[[int], int | None]]:
+        """(instance key, function) for the per-bar path: with one provider, its hook itself (the
+        caller checks that time advances and names the instance if it raises); with several,
+        ``next_time``, which checks both."""
         calls = self._calls("ais_data_next_time")
         if len(calls) != 1:
-            return self.next_time
-        key, only = calls[0]
-
-        def one(after_ms: int) -> int | None:
-            try:
-                nxt: int | None = only(after_ms)
-            except Exception as exc:
-                raise _failed(key, "ais_data_next_time", exc) from exc
-            if nxt is not None and nxt <= after_ms:
-                raise PluginError(f"{key}: returned next time {nxt} <= {after_ms} (must advance)")
-            return nxt
-
-        return one
+            return "data", self.next_time
+        return calls[0]
 
     def next_time(self, after_ms: int) -> int | None:
         """The earliest next bar time over all providers; ``None`` when all are exhausted."""
