@@ -70,8 +70,8 @@ def fill_from_payload(p: dict[str, Any]) -> Fill:
 
 def inspect_file(path: Path) -> StoreState:
     """``inspect`` without creating the store: a fresh state if there is no file yet."""
-    if not path.exists():
-        return StoreState()
+    if not path.exists() or path.stat().st_size == 0:
+        return StoreState()  # no store yet (an empty file is an empty SQLite database)
     store = EventStore(path, readonly=True)
     try:
         return inspect(store)
