@@ -110,16 +110,21 @@ class Ledger:
     # -- marks --------------------------------------------------------------------------------
 
     def mark(self, snapshot: MarketSnapshot) -> None:
-        """Mark held positions at the snapshot's prices; update NAV, peak, drawdown, day."""
+        """Mark held positions at the snapshot's prices; update NAV, peak, drawdown, day.
+
+        ``prices`` keeps the last price of every symbol held or traded (the mark of a position whose
+        symbol has no bar this cycle); other symbols' prices are read from the snapshot itself."""
         candles = snapshot.candles
         prices = self.prices
-        for symbol, candle in candles.items():
-            prices[symbol] = candle.close
         net = gross = unrealized = 0.0
         for symbol, h in self.holdings.items():
             q = h.quantity
             if q:
-                price = prices.get(symbol, h.avg_price)
+                candle = candles.get(symbol)
+                if candle is not None:
+                    price = prices[symbol] = candle.close
+                else:
+                    price = prices.get(symbol, h.avg_price)
                 value = q * price
                 net += value
                 gross += value if value > 0 else -value
