@@ -39,8 +39,20 @@ def portfolio(
     net = sum(q * p for q, p in holdings.values())
     peak = nav / (1.0 - drawdown) if drawdown < 1.0 else nav
     return PortfolioSnapshot(
-        NOW_MS, nav, nav - net, positions, 0.0, 0.0, 0.0, gross, net, gross / nav if nav > 0 else 0.0,
-        peak, drawdown, daily_pnl, nav - daily_pnl if day_start_nav is None else day_start_nav,
+        NOW_MS,
+        nav,
+        nav - net,
+        positions,
+        0.0,
+        0.0,
+        0.0,
+        gross,
+        net,
+        gross / nav if nav > 0 else 0.0,
+        peak,
+        drawdown,
+        daily_pnl,
+        nav - daily_pnl if day_start_nav is None else day_start_nav,
     )
 
 
@@ -54,9 +66,7 @@ def context(
 ) -> GuardContext:
     """A guard context whose market has one closed bar per symbol in ``prices`` (close = price,
     ``volume`` in base units), plus optional books and tickers (last price only)."""
-    candles = {
-        s: Candle(now_ms - BAR_MS, p, p, p, p, volume) for s, p in (prices or {}).items()
-    }
+    candles = {s: Candle(now_ms - BAR_MS, p, p, p, p, volume) for s, p in (prices or {}).items()}
     ticks = {s: Ticker(now_ms, p, p, p) for s, p in (tickers or {}).items()}
     market = MarketSnapshot(now_ms, candles=candles, tickers=ticks, books=dict(books or {}), bar_ms=BAR_MS)
     return GuardContext(market, RiskState.ACTIVE, now_ms, "UTC")
@@ -67,8 +77,19 @@ def book(bids: list[tuple[float, float]], asks: list[tuple[float, float]], ts: i
 
 
 def order(symbol: str, quantity: float, side: Side = Side.BUY, n: int = 1) -> Order:
-    return Order(f"o-{n}", f"ais-test-{n}", "test", symbol, side, OrderType.MARKET, quantity, None, False,
-                 "test", NOW_MS)
+    return Order(
+        f"o-{n}",
+        f"ais-test-{n}",
+        "test",
+        symbol,
+        side,
+        OrderType.MARKET,
+        quantity,
+        None,
+        False,
+        "test",
+        NOW_MS,
+    )
 
 
 def buy(symbol: str, quantity: float, n: int = 1) -> Order:

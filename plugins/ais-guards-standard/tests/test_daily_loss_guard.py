@@ -20,13 +20,22 @@ def guard() -> DailyLoss:
     return make_instance(DailyLoss, "kill", max_daily_loss=0.03)
 
 
-@pytest.mark.parametrize(("pnl", "halts"), [
-    (250.0, False), (0.0, False), (-299.99, False), (-300.0, True), (-301.0, True), (float("nan"), True),
-])
+@pytest.mark.parametrize(
+    ("pnl", "halts"),
+    [
+        (250.0, False),
+        (0.0, False),
+        (-299.99, False),
+        (-300.0, True),
+        (-301.0, True),
+        (float("nan"), True),
+    ],
+)
 def test_assess_halts_at_the_limit(pnl: float, halts: bool) -> None:
     # Day started at 10,000: 3 % is 300.
-    verdict = guard().ais_guard_assess(portfolio(nav=10_000.0 + pnl, daily_pnl=pnl, day_start_nav=10_000.0),
-                                       context())
+    verdict = guard().ais_guard_assess(
+        portfolio(nav=10_000.0 + pnl, daily_pnl=pnl, day_start_nav=10_000.0), context()
+    )
     if not halts:
         assert verdict is None
     else:
@@ -44,13 +53,14 @@ def test_limit_is_relative_to_the_day_start_not_current_nav() -> None:
 def test_check_rejects_added_exposure_once_breached() -> None:
     ctx = context({"ETH/BTC": 0.1})
     ok = portfolio(nav=9_710.0, daily_pnl=-290.0, day_start_nav=10_000.0)
-    breached = portfolio(nav=9_700.0, holdings={"ETH/BTC": (5.0, 0.1)}, daily_pnl=-300.0,
-                         day_start_nav=10_000.0)
+    breached = portfolio(
+        nav=9_700.0, holdings={"ETH/BTC": (5.0, 0.1)}, daily_pnl=-300.0, day_start_nav=10_000.0
+    )
     assert guard().ais_guard_check(buy("ETH/BTC", 1), ok, ctx).action is Action.PASS
     verdict = guard().ais_guard_check(buy("ETH/BTC", 1), breached, ctx)
     assert (verdict.action, verdict.reason_code) == (Action.REJECT, "DAILY_LOSS")
     assert guard().ais_guard_check(sell("ETH/BTC", 6), breached, ctx).action is Action.REJECT  # flips
-    assert guard().ais_guard_check(sell("ETH/BTC", 5), breached, ctx).action is Action.PASS   # closes
+    assert guard().ais_guard_check(sell("ETH/BTC", 5), breached, ctx).action is Action.PASS  # closes
     assert guard().ais_guard_check(sell("ETH/BTC", 2), breached, context()).action is Action.PASS
 
 

@@ -23,9 +23,15 @@ def guard(limit: float = 0.2, action: str = "reduce") -> MaxDrawdown:
     return make_instance(MaxDrawdown, "dd", max_drawdown=limit, action=action)
 
 
-@pytest.mark.parametrize(("drawdown", "expected"), [
-    (0.0, None), (0.1999, None), (0.2, Action.REDUCE_ONLY), (0.35, Action.REDUCE_ONLY),
-])
+@pytest.mark.parametrize(
+    ("drawdown", "expected"),
+    [
+        (0.0, None),
+        (0.1999, None),
+        (0.2, Action.REDUCE_ONLY),
+        (0.35, Action.REDUCE_ONLY),
+    ],
+)
 def test_assess_reduces_at_and_beyond_the_limit(drawdown: float, expected: Action | None) -> None:
     verdict = guard().ais_guard_assess(portfolio(drawdown=drawdown), context())
     if expected is None:
@@ -58,13 +64,16 @@ def test_check_rejects_added_exposure_only_while_breached() -> None:
     assert g.ais_guard_check(sell("LTC/BTC", 1), long, ctx).action is Action.REJECT
 
 
-@pytest.mark.parametrize(("held", "order_side", "quantity", "passes"), [
-    (10.0, "sell", 4.0, True),     # trims a long
-    (10.0, "sell", 10.0, True),    # closes it
-    (10.0, "sell", 10.5, False),   # flips it short: not a reduction
-    (-10.0, "buy", 10.0, True),    # covers a short
-    (-10.0, "buy", 25.0, False),   # flips it long
-])
+@pytest.mark.parametrize(
+    ("held", "order_side", "quantity", "passes"),
+    [
+        (10.0, "sell", 4.0, True),  # trims a long
+        (10.0, "sell", 10.0, True),  # closes it
+        (10.0, "sell", 10.5, False),  # flips it short: not a reduction
+        (-10.0, "buy", 10.0, True),  # covers a short
+        (-10.0, "buy", 25.0, False),  # flips it long
+    ],
+)
 def test_reducing_orders_always_pass(held: float, order_side: str, quantity: float, passes: bool) -> None:
     p = portfolio(holdings={"ETH/BTC": (held, 0.1)}, drawdown=0.5)
     o = buy("ETH/BTC", quantity) if order_side == "buy" else sell("ETH/BTC", quantity)
@@ -83,10 +92,17 @@ def test_through_the_host_hooks() -> None:
     assert checked.reason_code == "MAX_DRAWDOWN"
 
 
-@pytest.mark.parametrize("options", [
-    {"max_drawdown": 0.0}, {"max_drawdown": 1.0}, {"max_drawdown": -0.1}, {},
-    {"max_drawdown": 0.2, "action": "stop"}, {"max_drawdown": 0.2, "limit": 0.1},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_drawdown": 0.0},
+        {"max_drawdown": 1.0},
+        {"max_drawdown": -0.1},
+        {},
+        {"max_drawdown": 0.2, "action": "stop"},
+        {"max_drawdown": 0.2, "limit": 0.1},
+    ],
+)
 def test_config_is_validated(options: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         make_instance(MaxDrawdown, "dd", **options)
@@ -107,8 +123,7 @@ def test_fires_in_the_real_january_2018_sell_off() -> None:
         nav = qty * snap.candles["TRX/BTC"].close
         peak = max(peak, nav)
         drawdown = (peak - nav) / peak
-        p = PortfolioSnapshot(snap.ts, nav, 0.0, (), 0.0, 0.0, 0.0, nav, nav, 1.0, peak, drawdown,
-                              0.0, nav)
+        p = PortfolioSnapshot(snap.ts, nav, 0.0, (), 0.0, 0.0, 0.0, nav, nav, 1.0, peak, drawdown, 0.0, nav)
         verdict = g.ais_guard_assess(p, GuardContext(snap, RiskState.ACTIVE, snap.ts, "UTC"))
         if verdict is None:
             assert drawdown < 0.15

@@ -33,18 +33,22 @@ class TestMaxPositionWeightContract(GuardContract):
 
 # -- MaxLeverage ------------------------------------------------------------------------------------
 
+
 def leverage(limit: float = 2.0) -> MaxLeverage:
     return make_instance(MaxLeverage, "lev", max_leverage=limit)
 
 
-@pytest.mark.parametrize(("held", "order_qty", "passes"), [
-    (0.0, 200.0, True),      # 20,000 / 10,000 = 2.0×: at the limit
-    (0.0, 200.01, False),
-    (150.0, 50.0, True),     # adds to a long up to the limit
-    (150.0, 51.0, False),
-    (-100.0, 300.0, True),   # flips a short to +200: judged on the projection, 2.0×
-    (-100.0, 301.0, False),  # a flip is not a reduction
-])
+@pytest.mark.parametrize(
+    ("held", "order_qty", "passes"),
+    [
+        (0.0, 200.0, True),  # 20,000 / 10,000 = 2.0×: at the limit
+        (0.0, 200.01, False),
+        (150.0, 50.0, True),  # adds to a long up to the limit
+        (150.0, 51.0, False),
+        (-100.0, 300.0, True),  # flips a short to +200: judged on the projection, 2.0×
+        (-100.0, 301.0, False),  # a flip is not a reduction
+    ],
+)
 def test_leverage_at_and_around_the_limit(held: float, order_qty: float, passes: bool) -> None:
     p = portfolio(holdings={"AAA/USD": (held, 100.0)} if held else None)
     verdict = leverage().ais_guard_check(buy("AAA/USD", order_qty), p, context(PX))
@@ -77,6 +81,7 @@ def test_leverage_fails_closed_without_a_price_or_nav() -> None:
 
 # -- Exposure ---------------------------------------------------------------------------------------
 
+
 def exposure(**limits: float) -> Exposure:
     return make_instance(Exposure, "expo", **limits)
 
@@ -90,9 +95,15 @@ def test_gross_exposure_at_and_around_the_limit() -> None:
     assert g.ais_guard_check(sell("BBB/USD", 51.0), hedged, context(PX)).reason_code == "GROSS_EXPOSURE"
 
 
-@pytest.mark.parametrize(("side", "qty", "code"), [
-    ("buy", 50.0, None), ("buy", 50.5, "NET_EXPOSURE"), ("sell", 50.0, None), ("sell", 50.5, "NET_EXPOSURE"),
-])
+@pytest.mark.parametrize(
+    ("side", "qty", "code"),
+    [
+        ("buy", 50.0, None),
+        ("buy", 50.5, "NET_EXPOSURE"),
+        ("sell", 50.0, None),
+        ("sell", 50.5, "NET_EXPOSURE"),
+    ],
+)
 def test_net_exposure_is_judged_on_its_absolute_value(side: str, qty: float, code: str | None) -> None:
     g = exposure(max_net=0.5)
     o = buy("AAA/USD", qty) if side == "buy" else sell("AAA/USD", qty)
@@ -126,21 +137,25 @@ def test_exposure_reducing_and_missing_price() -> None:
 
 # -- MaxPositionWeight ------------------------------------------------------------------------------
 
+
 def weight(limit: float = 0.25) -> MaxPositionWeight:
     return make_instance(MaxPositionWeight, "weight", max_weight=limit)
 
 
-@pytest.mark.parametrize(("held", "side", "qty", "code"), [
-    (0.0, "buy", 25.0, None),                        # 2,500 / 10,000 = 25 %: at the limit
-    (0.0, "buy", 25.01, "MAX_POSITION_WEIGHT"),
-    (0.0, "sell", 25.01, "MAX_POSITION_WEIGHT"),     # shorts weigh |value|
-    (20.0, "buy", 5.0, None),
-    (20.0, "buy", 5.5, "MAX_POSITION_WEIGHT"),
-    (-30.0, "buy", 10.0, None),                      # over the limit but reducing
-    (-30.0, "sell", 1.0, "MAX_POSITION_WEIGHT"),
-    (10.0, "sell", 35.0, None),                      # flips to -25: judged on the projection
-    (10.0, "sell", 35.5, "MAX_POSITION_WEIGHT"),
-])
+@pytest.mark.parametrize(
+    ("held", "side", "qty", "code"),
+    [
+        (0.0, "buy", 25.0, None),  # 2,500 / 10,000 = 25 %: at the limit
+        (0.0, "buy", 25.01, "MAX_POSITION_WEIGHT"),
+        (0.0, "sell", 25.01, "MAX_POSITION_WEIGHT"),  # shorts weigh |value|
+        (20.0, "buy", 5.0, None),
+        (20.0, "buy", 5.5, "MAX_POSITION_WEIGHT"),
+        (-30.0, "buy", 10.0, None),  # over the limit but reducing
+        (-30.0, "sell", 1.0, "MAX_POSITION_WEIGHT"),
+        (10.0, "sell", 35.0, None),  # flips to -25: judged on the projection
+        (10.0, "sell", 35.5, "MAX_POSITION_WEIGHT"),
+    ],
+)
 def test_position_weight_at_and_around_the_limit(
     held: float, side: str, qty: float, code: str | None
 ) -> None:
@@ -161,5 +176,7 @@ def test_all_three_through_the_host_in_order() -> None:
     host = host_with(("guards", leverage(1.0)), ("guards", exposure(max_net=0.5)), ("guards", weight(0.4)))
     verdicts = host.guard_checks(buy("AAA/USD", 60.0), portfolio(), context(PX))
     assert [(v.guard, v.reason_code) for v in verdicts] == [
-        ("lev", None), ("expo", "NET_EXPOSURE"), ("weight", "MAX_POSITION_WEIGHT"),
+        ("lev", None),
+        ("expo", "NET_EXPOSURE"),
+        ("weight", "MAX_POSITION_WEIGHT"),
     ]

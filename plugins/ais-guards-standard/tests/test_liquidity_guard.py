@@ -50,8 +50,9 @@ def test_bar_quote_volume_minimum(volume: float, code: str | None) -> None:
 
 
 def test_book_depth_within_the_slippage_band() -> None:
-    b = book(bids=[(99.9, 2.0), (99.5, 4.0), (99.0, 100.0)],
-             asks=[(100.0, 5.0), (100.5, 5.0), (101.0, 100.0)])
+    b = book(
+        bids=[(99.9, 2.0), (99.5, 4.0), (99.0, 100.0)], asks=[(100.0, 5.0), (100.5, 5.0), (101.0, 100.0)]
+    )
     # 50 bps from 100.0 is 100.5 (inclusive); 101.0 is outside.
     assert book_depth(b, Side.BUY, 50.0) == pytest.approx(100.0 * 5 + 100.5 * 5)
     assert book_depth(b, Side.BUY, 0.0) == pytest.approx(500.0)
@@ -94,10 +95,16 @@ def test_fails_closed_without_market_data() -> None:
     assert "AAA/USD" in verdict.message
 
 
-@pytest.mark.parametrize("options", [
-    {"max_volume_share": 0.0}, {"max_volume_share": 1.5}, {"max_book_slippage_bps": -1.0},
-    {"min_bar_quote_volume": -5.0}, {"max_share": 0.1},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_volume_share": 0.0},
+        {"max_volume_share": 1.5},
+        {"max_book_slippage_bps": -1.0},
+        {"min_bar_quote_volume": -5.0},
+        {"max_share": 0.1},
+    ],
+)
 def test_config_is_validated(options: dict[str, float]) -> None:
     with pytest.raises(ValidationError):
         guard(**options)

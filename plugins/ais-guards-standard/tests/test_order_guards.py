@@ -24,12 +24,16 @@ class TestOrderRateContract(GuardContract):
 
 # -- MaxOrderNotional -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("order", "code"), [
-    (buy("AAA/USD", 10.0), None),                 # 1,000 at 100: at the limit
-    (buy("AAA/USD", 10.01), "MAX_ORDER_NOTIONAL"),
-    (sell("AAA/USD", 10.01), "MAX_ORDER_NOTIONAL"),
-    (buy("ZZZ/USD", 0.01), "NO_MARKET_DATA"),
-])
+
+@pytest.mark.parametrize(
+    ("order", "code"),
+    [
+        (buy("AAA/USD", 10.0), None),  # 1,000 at 100: at the limit
+        (buy("AAA/USD", 10.01), "MAX_ORDER_NOTIONAL"),
+        (sell("AAA/USD", 10.01), "MAX_ORDER_NOTIONAL"),
+        (buy("ZZZ/USD", 0.01), "NO_MARKET_DATA"),
+    ],
+)
 def test_order_notional(order: object, code: str | None) -> None:
     g = make_instance(MaxOrderNotional, "fat_finger", max_notional=1_000.0)
     verdict = g.ais_guard_check(order, portfolio(), context({"AAA/USD": 100.0}))
@@ -52,6 +56,7 @@ def test_order_notional_config(value: object) -> None:
 
 # -- OrderRate --------------------------------------------------------------------------------------
 
+
 def rate(max_orders: int = 3, per_seconds: float = 60) -> OrderRate:
     return make_instance(OrderRate, "rate", max_orders=max_orders, per_seconds=per_seconds)
 
@@ -67,9 +72,9 @@ def test_rate_window_in_simulated_time() -> None:
     t0 = NOW_MS
     assert [at(g, t0), at(g, t0 + 1_000), at(g, t0 + 2_000)] == [None, None, None]
     assert at(g, t0 + 3_000) == "ORDER_RATE"
-    assert at(g, t0 + 59_999) == "ORDER_RATE"     # t0 is still inside the window
-    assert at(g, t0 + 60_000) is None             # t0 has left it: one slot free
-    assert at(g, t0 + 60_500) == "ORDER_RATE"     # t0+1 s is still inside
+    assert at(g, t0 + 59_999) == "ORDER_RATE"  # t0 is still inside the window
+    assert at(g, t0 + 60_000) is None  # t0 has left it: one slot free
+    assert at(g, t0 + 60_500) == "ORDER_RATE"  # t0+1 s is still inside
     assert at(g, t0 + 61_000) is None
     verdict = rate(1, 1).ais_guard_check(buy("AAA/USD", 1.0), portfolio(), context({"AAA/USD": 1.0}))
     assert verdict.action is Action.PASS
@@ -105,10 +110,15 @@ def test_each_instance_counts_alone() -> None:
     assert at(b, NOW_MS) is None
 
 
-@pytest.mark.parametrize("options", [
-    {"max_orders": 0, "per_seconds": 1}, {"max_orders": 1, "per_seconds": 0},
-    {"max_orders": 1.5, "per_seconds": 1}, {"max_orders": 1},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_orders": 0, "per_seconds": 1},
+        {"max_orders": 1, "per_seconds": 0},
+        {"max_orders": 1.5, "per_seconds": 1},
+        {"max_orders": 1},
+    ],
+)
 def test_rate_config(options: dict[str, float]) -> None:
     with pytest.raises(ValidationError):
         make_instance(OrderRate, "rate", **options)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from ais import PluginConfig, hookimpl
-from ais.context import GuardContext
+from ais import PluginConfig
 from ais.domain import Order, PortfolioSnapshot, Verdict
-from ais_guards_standard.guard import Guard, describe
-from ais_guards_standard.projection import gross_after, net_after, positions, reduces, usable_price
+from ais_guards_standard.guard import ProjectedGuard, describe
+from ais_guards_standard.projection import gross_after, net_after
 from ais_guards_standard.reasons import (
     GROSS_EXPOSURE,
     MAX_LEVERAGE,
@@ -25,36 +24,26 @@ from ais_guards_standard.reasons import (
 _INF = float("inf")
 
 
-def _nav_not_positive(portfolio: PortfolioSnapshot) -> str:
-    return f"NAV {portfolio.nav:.2f} is not positive: no exposure can be added"
-
-
 class MaxLeverageConfig(PluginConfig):
     max_leverage: float = Field(gt=0, description="limit on gross exposure / NAV after the order (2 = 2×)")
 
 
-class MaxLeverage(Guard[MaxLeverageConfig]):
+class MaxLeverage(ProjectedGuard[MaxLeverageConfig]):
     """Rejects (``MAX_LEVERAGE``) when ``gross_after / nav > max_leverage``, with
     ``gross_after = gross_exposure + (|position after| − |position before|) × price``."""
 
     Config = MaxLeverageConfig
     reason_codes = (MAX_LEVERAGE, NO_MARKET_DATA)
+    nav_code = MAX_LEVERAGE
 
     def __init__(self, name: str, config: MaxLeverageConfig) -> None:
         super().__init__(name, config)
         self._limit = float(config.max_leverage)
 
-    @hookimpl
-    def ais_guard_check(self, order: Order, portfolio: PortfolioSnapshot, context: GuardContext) -> Verdict:
-        before, after = positions(order, portfolio)
-        if reduces(before, after):
-            return self._ok
-        price = usable_price(context.market, order.symbol)
-        if price is None:
-            return self._no_market_data(order)
+    def judge(
+        self, order: Order, portfolio: PortfolioSnapshot, before: float, after: float, price: float
+    ) -> Verdict:
         nav = portfolio.nav
-        if not nav > 0.0:
-            return self._reject(MAX_LEVERAGE, _nav_not_positive(portfolio))
         leverage = gross_after(portfolio, before, after, price) / nav
         if not leverage <= self._limit:
             return self._reject(
@@ -79,7 +68,7 @@ class ExposureConfig(PluginConfig):
         return self
 
 
-class Exposure(Guard[ExposureConfig]):
+class Exposure(ProjectedGuard[ExposureConfig]):
     """Gross and net exposure limits, as fractions of NAV, on the projected portfolio:
 
     - ``gross_after / nav > max_gross`` → ``GROSS_EXPOSURE`` (checked first);
@@ -90,23 +79,17 @@ class Exposure(Guard[ExposureConfig]):
 
     Config = ExposureConfig
     reason_codes = (GROSS_EXPOSURE, NET_EXPOSURE, NO_MARKET_DATA)
+    nav_code = GROSS_EXPOSURE
 
     def __init__(self, name: str, config: ExposureConfig) -> None:
         super().__init__(name, config)
         self._max_gross = _INF if config.max_gross is None else float(config.max_gross)
         self._max_net = _INF if config.max_net is None else float(config.max_net)
 
-    @hookimpl
-    def ais_guard_check(self, order: Order, portfolio: PortfolioSnapshot, context: GuardContext) -> Verdict:
-        before, after = positions(order, portfolio)
-        if reduces(before, after):
-            return self._ok
-        price = usable_price(context.market, order.symbol)
-        if price is None:
-            return self._no_market_data(order)
+    def judge(
+        self, order: Order, portfolio: PortfolioSnapshot, before: float, after: float, price: float
+    ) -> Verdict:
         nav = portfolio.nav
-        if not nav > 0.0:
-            return self._reject(GROSS_EXPOSURE, _nav_not_positive(portfolio))
         gross = gross_after(portfolio, before, after, price) / nav
         if not gross <= self._max_gross:
             return self._reject(
@@ -130,27 +113,21 @@ class MaxPositionWeightConfig(PluginConfig):
     )
 
 
-class MaxPositionWeight(Guard[MaxPositionWeightConfig]):
+class MaxPositionWeight(ProjectedGuard[MaxPositionWeightConfig]):
     """Rejects (``MAX_POSITION_WEIGHT``) when ``|position after| × price / nav > max_weight``."""
 
     Config = MaxPositionWeightConfig
     reason_codes = (MAX_POSITION_WEIGHT, NO_MARKET_DATA)
+    nav_code = MAX_POSITION_WEIGHT
 
     def __init__(self, name: str, config: MaxPositionWeightConfig) -> None:
         super().__init__(name, config)
         self._limit = float(config.max_weight)
 
-    @hookimpl
-    def ais_guard_check(self, order: Order, portfolio: PortfolioSnapshot, context: GuardContext) -> Verdict:
-        before, after = positions(order, portfolio)
-        if reduces(before, after):
-            return self._ok
-        price = usable_price(context.market, order.symbol)
-        if price is None:
-            return self._no_market_data(order)
+    def judge(
+        self, order: Order, portfolio: PortfolioSnapshot, before: float, after: float, price: float
+    ) -> Verdict:
         nav = portfolio.nav
-        if not nav > 0.0:
-            return self._reject(MAX_POSITION_WEIGHT, _nav_not_positive(portfolio))
         weight = abs(after) * price / nav
         if not weight <= self._limit:
             return self._reject(
