@@ -67,19 +67,25 @@ def config_with_recorder(tmp_path: Path, extra: str = "") -> Path:
     return config
 
 
-def test_events_reach_the_integration_in_order(site: Path, tmp_path: Path) -> None:
-    config = config_with_recorder(tmp_path)
-    result = run_ais(
+def run_with_recorder(site: Path, tmp_path: Path, extra: str = "") -> subprocess.CompletedProcess[str]:
+    """2,000 cycles of the default config with the recorder integration enabled."""
+    config = config_with_recorder(tmp_path, extra)
+    store = str(tmp_path / "s.sqlite")
+    return run_ais(
         "run",
         "--config",
         str(config),
         "--store",
-        str(tmp_path / "s.sqlite"),
+        store,
         "--cycles",
         "2000",
         "--json",
         env={"PYTHONPATH": str(site)},
     )
+
+
+def test_events_reach_the_integration_in_order(site: Path, tmp_path: Path) -> None:
+    result = run_with_recorder(site, tmp_path)
     assert result.returncode == 0, result.stderr
     seen = (tmp_path / "log").read_text().splitlines()
     assert seen[0] == "run.start" and seen[-1] == "run.end"
@@ -89,18 +95,7 @@ def test_events_reach_the_integration_in_order(site: Path, tmp_path: Path) -> No
 
 
 def test_an_integration_that_raises_never_blocks_trading(site: Path, tmp_path: Path) -> None:
-    config = config_with_recorder(tmp_path, 'fail_on = "decision"')
-    result = run_ais(
-        "run",
-        "--config",
-        str(config),
-        "--store",
-        str(tmp_path / "s.sqlite"),
-        "--cycles",
-        "2000",
-        "--json",
-        env={"PYTHONPATH": str(site)},
-    )
+    result = run_with_recorder(site, tmp_path, 'fail_on = "decision"')
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["orders"] > 0
     errors = json.loads(
