@@ -62,11 +62,11 @@ max_volume_share = 1.0
 """
 
 
-def child(config: str) -> None:
+def child(config: str, store: str) -> None:
     from ais.engine.runner import Run, RunOptions
 
     start = now()
-    run = Run(RunOptions(config=config))
+    run = Run(RunOptions(config=config, store=store))
     setup = now() - start
     start = now()
     summary = run.execute()
@@ -92,10 +92,13 @@ def main() -> None:
         market = write_market(Path(tmp) / "syn.csv", bars)
         config = Path(tmp) / "ais.toml"
         config.write_text(CONFIG.format(store=Path(tmp) / "events.sqlite", market=market))
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(config)], capture_output=True, text=True, check=True
-        ).stdout
-        r = json.loads(out.splitlines()[-1])
+        runs = []
+        for i in range(3):  # best of three fresh processes (and stores): the machine is shared and noisy
+            store = Path(tmp) / f"events-{i}.sqlite"
+            child_args = [sys.executable, __file__, "--child", str(config), str(store)]
+            out = subprocess.run(child_args, capture_output=True, text=True, check=True).stdout
+            runs.append(json.loads(out.splitlines()[-1]))
+        r = min(runs, key=lambda x: x["loop_s"])
     print(
         f"{'bars/s through the cycle':<40} {r['bars'] / r['loop_s']:>12,.0f}   "
         f"({r['bars']:,} bars in {r['loop_s']:.2f} s)"
@@ -107,6 +110,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if "--child" in sys.argv:
-        child(sys.argv[-1])
+        child(sys.argv[-2], sys.argv[-1])
     else:
         main()
