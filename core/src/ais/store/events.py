@@ -23,7 +23,7 @@ from ais.errors import AisError
 GENESIS = "0" * 64
 
 # One encoder for every event: json.dumps(..., separators=...) would build a new one per call.
-_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+_encode = json.JSONEncoder(separators=(",", ":"), default=str, check_circular=False).encode
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
