@@ -1,4 +1,4 @@
-"""Pydantic at the boundary: domain objects to JSON-compatible payloads and back, validated."""
+"""Pydantic at the boundary: stored payloads (JSON) validated back into domain objects."""
 
 from __future__ import annotations
 
@@ -16,11 +16,6 @@ def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
     if adapter is None:
         adapter = _ADAPTERS[cls] = TypeAdapter(cls)
     return adapter
-
-
-def to_payload(obj: Any) -> Any:
-    """A JSON-compatible dict of a domain object (enums as their values)."""
-    return _adapter(type(obj)).dump_python(obj, mode="json")
 
 
 def from_payload(cls: type[T], data: Any) -> T:
