@@ -74,7 +74,9 @@ def docs(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Benchmarks: prints figures (not part of the default set)."""
+    # Byte-compile at install: start-up figures should not include compiling every module (some
+    # environments set PYTHONDONTWRITEBYTECODE, so nothing would ever be cached).
+    session.env["UV_COMPILE_BYTECODE"] = "1"
     install_all(session, editable=False)
-    session.install("psutil>=5")
     for script in sorted((ROOT / "tests" / "bench").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
