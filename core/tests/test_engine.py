@@ -4,7 +4,7 @@ they are sent, filled and booked; failures are isolated and recorded; shadow nev
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -276,3 +276,44 @@ def test_a_used_token_is_refused_after_a_restart(tmp_path: Path) -> None:
     store2.close()
     assert not venue.placed
     assert second.oms.refused == 1
+
+
+class LiveFeed(Plugin[PluginConfig]):
+    """A feed with no recorded timeline (no ``ais_data_next_time``): the run uses the wall clock."""
+
+    calls: ClassVar[list[int]] = []
+
+    @hookimpl
+    def ais_data_snapshot(self, symbols: tuple[str, ...], now_ms: int) -> MarketSnapshot | None:
+        LiveFeed.calls.append(now_ms)
+        from ais.domain import Candle
+
+        bar = Candle(now_ms - 60_000, 100.0, 101.0, 99.0, 100.0, 1000.0)
+        return MarketSnapshot(now_ms, dict.fromkeys(symbols, bar))
+
+
+def test_wall_clock_cycles_every_interval(tmp_path: Path) -> None:
+
+    config = tmp_path / "ais.toml"
+    config.write_text(
+        CONFIG.format(mode="paper").replace(
+            'symbols = ["AAA/USD"]', 'symbols = ["AAA/USD"]\ncycle_interval = 0.05'
+        )
+    )
+    LiveFeed.calls = []
+    host = host_with(
+        ("data", LiveFeed("market", PluginConfig())),
+        ("agents", Flip("flip", PluginConfig())),
+        ("arbitration", First("first", PluginConfig())),
+        ("guards", Cap("cap", PluginConfig())),
+        ("exchanges", FakeExchange("fake")),
+    )
+    run = Run(RunOptions(config=str(config), store=str(tmp_path / "events.sqlite"), cycles=4), host=host)
+    assert run.clock.kind == "wall"
+    summary = run.execute()
+    assert summary["cycles"] == 4 and summary["end_reason"] == "--cycles 4 reached"
+    assert len(LiveFeed.calls) == 4
+    gaps = [b - a for a, b in zip(LiveFeed.calls, LiveFeed.calls[1:], strict=False)]
+    # the first cycle runs at once, then one per 50 ms boundary: never back to back (a lower bound
+    # only, which a slow machine cannot break)
+    assert all(g >= 30 for g in gaps[1:]), gaps
