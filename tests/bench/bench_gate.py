@@ -31,6 +31,26 @@ GUARDS = {
 }
 
 
+def bench_orders(n: int, ts: int, *, alternate: bool) -> list[Order]:
+    """``n`` one-unit market orders on SYN/USD, buys only or alternating buy/sell."""
+    return [
+        Order(
+            f"b:{i}",
+            f"ais-b-{i}",
+            "paper",
+            "SYN/USD",
+            Side.BUY if not alternate or i % 2 else Side.SELL,
+            OrderType.MARKET,
+            1.0,
+            None,
+            False,
+            "bench",
+            ts,
+        )
+        for i in range(n)
+    ]
+
+
 def guard_plugins() -> list[tuple[str, object]]:
     from importlib.metadata import entry_points
 
@@ -74,22 +94,7 @@ def run(n: int, durable: bool) -> float:
             durable_intents=durable,
         )
         portfolio = ledger.snapshot()
-        orders = [
-            Order(
-                f"b:{i}",
-                f"ais-b-{i}",
-                "paper",
-                "SYN/USD",
-                Side.BUY if i % 2 else Side.SELL,
-                OrderType.MARKET,
-                1.0,
-                None,
-                False,
-                "bench",
-                ts,
-            )
-            for i in range(n)
-        ]
+        orders = bench_orders(n, ts, alternate=True)
         start = now()
         for order in orders:
             signed, rejections = risk.evaluate(order, portfolio, market, ts)
@@ -110,22 +115,7 @@ def run_core(n: int) -> float:
 
     keyring = Keyring.ephemeral()
     ts = 1_700_000_000_000
-    orders = [
-        Order(
-            f"b:{i}",
-            f"ais-b-{i}",
-            "paper",
-            "SYN/USD",
-            Side.BUY,
-            OrderType.MARKET,
-            1.0,
-            None,
-            False,
-            "bench",
-            ts,
-        )
-        for i in range(n)
-    ]
+    orders = bench_orders(n, ts, alternate=False)
     used: set[str] = set()
     with tempfile.TemporaryDirectory() as tmp:
         store = EventStore(Path(tmp) / "gate.sqlite", batch_size=1000)

@@ -11,13 +11,13 @@ from ais.domain import (
     MarketSnapshot,
     Order,
     OrderBook,
-    OrderType,
     PortfolioSnapshot,
     Position,
     RiskState,
     Side,
     Ticker,
 )
+from ais.testing.conformance import sample_order
 
 NOW_MS = 1_515_542_400_000  # 2018-01-10 00:00 UTC: simulated time, far from the wall clock
 BAR_MS = 300_000
@@ -77,19 +77,8 @@ def book(bids: list[tuple[float, float]], asks: list[tuple[float, float]], ts: i
 
 
 def order(symbol: str, quantity: float, side: Side = Side.BUY, n: int = 1) -> Order:
-    return Order(
-        f"o-{n}",
-        f"ais-test-{n}",
-        "test",
-        symbol,
-        side,
-        OrderType.MARKET,
-        quantity,
-        None,
-        False,
-        "test",
-        NOW_MS,
-    )
+    """A market order at ``NOW_MS`` (the test kit's sample order)."""
+    return sample_order(symbol, quantity, side, n=n)
 
 
 def buy(symbol: str, quantity: float, n: int = 1) -> Order:
