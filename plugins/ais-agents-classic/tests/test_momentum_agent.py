@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from ais_agents_classic.momentum import Momentum
-from ais_agents_classic.rolling import RollingMean
 from pydantic import ValidationError
 
 from ais.context import AgentContext, SharedState
@@ -59,14 +58,6 @@ def test_sma_values_match_numpy_over_the_whole_series(eth: list[Candle]) -> None
     assert checked == len(eth) - 49
 
 
-def test_rolling_mean_does_not_drift_over_a_long_run() -> None:
-    rolling = RollingMean(7)
-    values = [1e6 * math.sin(i) + (1e-3 if i % 3 else 1e9) for i in range(200_000)]
-    for v in values:
-        rolling.push(v)
-    assert rolling.mean == pytest.approx(math.fsum(values[-7:]) / 7, rel=1e-12)
-
-
 def test_no_signal_during_warm_up(eth: list[Candle]) -> None:
     agent = make_instance(Momentum, "m", fast=10, slow=50)
     signals = run(agent, FakeMarket({"ETH/BTC": eth}))
@@ -77,7 +68,7 @@ def test_no_signal_during_warm_up(eth: list[Candle]) -> None:
 
 def gapped(n: int = 400, missing: int = 200) -> list[Candle]:
     candles = synthetic_candles(n, bar_ms=BAR, seed=4)
-    return candles[:missing] + candles[missing + 1:]
+    return candles[:missing] + candles[missing + 1 :]
 
 
 def test_gap_resets_indicators_and_restarts_warm_up() -> None:
@@ -122,8 +113,9 @@ def test_a_flagged_gap_resets_even_without_a_hole_in_time() -> None:
     context = AgentContext("m", SharedState())
     for i, bar in enumerate(candles):
         flagged = frozenset({"X"}) if i == 60 else frozenset()
-        agent.ais_agent_signals(MarketSnapshot(ts=bar.ts + BAR, candles={"X": bar}, bar_ms=BAR, gaps=flagged),
-                                context)
+        agent.ais_agent_signals(
+            MarketSnapshot(ts=bar.ts + BAR, candles={"X": bar}, bar_ms=BAR, gaps=flagged), context
+        )
         if 60 <= i < 79:
             assert agent.indicators("X") is None, i
     closes = [c.close for c in candles[60:]]
@@ -179,8 +171,8 @@ def test_allow_short_false_and_min_strength(eth: list[Candle]) -> None:
 
 
 def strength_at(closes: list[float], i: int, fast: int, slow: int) -> float:
-    f = math.fsum(closes[i - fast + 1:i + 1]) / fast
-    s = math.fsum(closes[i - slow + 1:i + 1]) / slow
+    f = math.fsum(closes[i - fast + 1 : i + 1]) / fast
+    s = math.fsum(closes[i - slow + 1 : i + 1]) / slow
     return (f - s) / s
 
 
@@ -214,7 +206,7 @@ def test_calibration_on_real_pairs(shared_data: Path, pair: str) -> None:
         strength = strength_at(closes, i, 10, 50)
         assert s.confidence == pytest.approx((h + 1) / (n + 2) * math.tanh(abs(strength) / 0.01), rel=1e-9)
         assert s.rationale.endswith(f"hit rate {h}/{n}")
-        liquidity = 1 - math.exp(-math.fsum(volumes[i - 49:i + 1]) / 50 / 50.0)
+        liquidity = 1 - math.exp(-math.fsum(volumes[i - 49 : i + 1]) / 50 / 50.0)
         assert s.liquidity == pytest.approx(liquidity, rel=1e-9)
         if s.direction is Direction.FLAT:
             continue

@@ -83,12 +83,19 @@ def test_signals_not_worth_acting_on_are_dropped() -> None:
     assert arb().ais_arbitrate([losing, nothing], ctx()) == []
 
 
-def test_flat_scores_without_expected_return() -> None:
+def test_flat_scores_without_expected_return_and_ranks_below_a_position() -> None:
     flat = sig("exit", "AAA/USD", FLAT, 0.5, -0.5, liquidity=0.8)   # 0.4, whatever its expected return
-    long = sig("entry", "AAA/USD", LONG, 1.0, 0.3, liquidity=1.0)   # 0.3
-    assert arb().ais_arbitrate([long, flat], ctx())[0] is flat
-    bigger = sig("entry", "AAA/USD", LONG, 1.0, 0.5, liquidity=1.0)  # 0.5
-    assert arb().ais_arbitrate([bigger, flat], ctx())[0] is bigger
+    weaker = sig("other_exit", "AAA/USD", FLAT, 0.4, 0.9, liquidity=0.8)  # 0.32
+    assert arb().ais_arbitrate([weaker, flat], ctx()) == [flat]
+    long = sig("entry", "AAA/USD", LONG, 1.0, 0.001, liquidity=0.1)  # 0.0001: still a position to take
+    assert arb().ais_arbitrate([long, flat], ctx()) == [long]
+    assert arb().ais_arbitrate([flat], ctx()) == [flat]
+
+
+def test_a_directional_single_outranks_a_flat_pair() -> None:
+    legs = [sig("pairs", s, FLAT, 1.0, 0.0, group="g") for s in ("AAA/USD", "BBB/USD")]
+    long = sig("entry", "AAA/USD", LONG, 0.2, 0.001, liquidity=0.5)
+    assert arb().ais_arbitrate([*legs, long], ctx()) == [long]
 
 
 @pytest.mark.parametrize(("threshold", "kept"), [(0.0, [0, 1]), (0.5, [1]), (0.7, [1]), (0.70001, [])])

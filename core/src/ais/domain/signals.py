@@ -19,6 +19,9 @@ class Signal:
     - ``confidence`` in [0, 1]; ``expected_return`` a fraction over ``horizon_s`` seconds;
     - ``liquidity`` in [0, 1], derived from the symbol's volume/spread/book (1 = deep);
     - ``group`` ties legs that must be treated together (pairs trading); ``None`` for a single leg.
+      Legs of one group are selected, sized and sent all or nothing;
+    - ``leg_weight`` in (0, 1]: the share of the group's target notional this leg takes (a pair with
+      hedge ratio β splits it by notional, e.g. 1/(1+r) and r/(1+r)); 1.0 for a single signal.
     ``agent`` is the agent *instance* name from ais.toml; core sets it if the plugin leaves it empty.
     """
 
@@ -32,6 +35,7 @@ class Signal:
     ts: int
     agent: str = ""
     group: str | None = None
+    leg_weight: float = 1.0
 
     def validate(self) -> None:
         """Raise ``ValueError`` if a field is out of range (core calls this on every plugin signal)."""
@@ -39,6 +43,8 @@ class Signal:
             raise ValueError(f"signal confidence must be in [0, 1] (got {self.confidence})")
         if not 0.0 <= self.liquidity <= 1.0:
             raise ValueError(f"signal liquidity must be in [0, 1] (got {self.liquidity})")
+        if not 0.0 < self.leg_weight <= 1.0:
+            raise ValueError(f"signal leg_weight must be in (0, 1] (got {self.leg_weight})")
         if self.horizon_s <= 0:
             raise ValueError(f"signal horizon_s must be > 0 (got {self.horizon_s})")
         if not isinstance(self.direction, Direction):

@@ -241,4 +241,5 @@ def _signal_payload(s: Signal) -> dict[str, Any]:
         "liquidity": s.liquidity,
         "rationale": s.rationale,
         "group": s.group,
+        "leg_weight": s.leg_weight,
     }

@@ -1,7 +1,7 @@
 """Sizing: a selected signal becomes an order for the difference between the target position and the
 position held (plus what is already in flight).
 
-target value = target_weight × confidence × NAV, capped at max_weight × NAV, signed by direction;
+target value = target_weight × confidence × leg_weight × NAV, capped at max_weight × NAV, signed by direction;
 FLAT targets zero (it closes or holds, it never opens). The quantity is rounded toward zero to the
 venue's lot size; an order below the venue's minimum notional is dropped.
 """
@@ -22,7 +22,7 @@ class Allocator:
     def target_quantity(self, signal: Signal, nav: float, price: float) -> float:
         if signal.direction is Direction.FLAT or nav <= 0 or price <= 0:
             return 0.0
-        weight = min(self.target_weight * signal.confidence, self.max_weight)
+        weight = min(self.target_weight * signal.confidence * signal.leg_weight, self.max_weight)
         quantity = weight * nav / price
         return quantity if signal.direction is Direction.LONG else -quantity
 

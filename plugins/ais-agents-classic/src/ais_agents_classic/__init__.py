@@ -1,5 +1,6 @@
-"""Classic strategy agents for AIS (``momentum``, ...).
+"""Classic strategy agents for AIS: momentum, mean reversion, RSI divergence, VWAP reversion, volatility
+breakout, grid and pairs.
 
-Modules: ``momentum`` (the SMA crossover agent), ``rolling`` (O(1) running means), ``outcomes`` (an
-agent's track record per symbol). Importing this package does no I/O.
+One module per agent; ``outcomes`` keeps an agent's track record per symbol (what calibrates confidence
+and expected return). Indicators come from ``ais.indicators``. Importing this package does no I/O.
 """

@@ -12,10 +12,10 @@ from ais import PluginConfig
 from ais.context import AgentContext
 from ais.domain.market import Candle, MarketSnapshot
 from ais.domain.signals import Direction, Signal
+from ais.indicators import RollingMean
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
 from ais_agents_classic.outcomes import Outcomes
-from ais_agents_classic.rolling import RollingMean
 
 _NONE: tuple[Signal, ...] = ()
 _SIGN = {Direction.LONG: 1, Direction.SHORT: -1}
@@ -30,16 +30,19 @@ class MomentumConfig(PluginConfig):
         default=None, gt=0, description="bars over which a signal's outcome is measured; default: slow"
     )
     min_strength: float = Field(
-        default=0.0, ge=0.0,
+        default=0.0,
+        ge=0.0,
         description="minimum trend strength |fast − slow| / slow to go long or short; below it: flat",
     )
     allow_short: bool = Field(default=True, description="false: a bearish cross gives FLAT instead of SHORT")
     strength_scale: float = Field(
-        default=0.01, gt=0.0,
+        default=0.01,
+        gt=0.0,
         description="strength at which confidence reaches tanh(1) ≈ 76 % of the hit rate",
     )
     liquidity_ref: float = Field(
-        default=1.0, gt=0.0,
+        default=1.0,
+        gt=0.0,
         description="mean quote volume per bar (close × volume) at which liquidity is 1 − 1/e ≈ 0.63",
     )
 
@@ -173,8 +176,16 @@ class Momentum(Plugin[MomentumConfig]):
         return self._signal(symbol, state, view, fast, slow, strength, close, close_ms, bar_ms)
 
     def _signal(
-        self, symbol: str, state: _SymbolState, view: Direction, fast: float, slow: float, strength: float,
-        close: float, close_ms: int, bar_ms: int,
+        self,
+        symbol: str,
+        state: _SymbolState,
+        view: Direction,
+        fast: float,
+        slow: float,
+        strength: float,
+        close: float,
+        close_ms: int,
+        bar_ms: int,
     ) -> Signal:
         outcomes = state.outcomes
         magnitude = abs(strength)
@@ -192,8 +203,10 @@ class Momentum(Plugin[MomentumConfig]):
             f"hit rate {outcomes.hits}/{outcomes.count}"
         )
         if view is Direction.FLAT:
-            rationale += ", shorting disabled" if strength < -self._min_strength else (
-                f", inside ±{self._min_strength:.2%}"
+            rationale += (
+                ", shorting disabled"
+                if strength < -self._min_strength
+                else (f", inside ±{self._min_strength:.2%}")
             )
         return Signal(
             symbol=symbol,

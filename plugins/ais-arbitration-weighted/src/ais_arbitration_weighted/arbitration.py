@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ais import Plugin, PluginConfig, hookimpl
 from ais.context import ArbitrationContext
-from ais.domain import Signal
+from ais.domain import Direction, Signal
 from ais_arbitration_weighted.scoring import Regime, regime_multiplier, score
 
 Multiplier = Annotated[float, Field(ge=0)]
@@ -27,15 +27,16 @@ class WeightedArbitrationConfig(PluginConfig):
 
 
 class _Group:
-    """The legs of one group seen this cycle: their indices, the sum of their scores, and whether
-    every leg is eligible (confidence ≥ min_confidence and score > 0)."""
+    """The legs of one group seen this cycle: their indices, the sum of their scores, whether every
+    leg is eligible (confidence ≥ min_confidence and score > 0) and whether every leg is FLAT."""
 
-    __slots__ = ("eligible", "legs", "total")
+    __slots__ = ("eligible", "flat", "legs", "total")
 
     def __init__(self) -> None:
         self.legs: list[int] = []
         self.total = 0.0
         self.eligible = True
+        self.flat = 1  # 1 while every leg is FLAT (ranks like a FLAT single), 0 once a leg is directional
 
 
 class WeightedArbitration(Plugin[WeightedArbitrationConfig]):
@@ -47,12 +48,15 @@ class WeightedArbitration(Plugin[WeightedArbitrationConfig]):
 
     1. signals with ``confidence < min_confidence`` are dropped; so are signals scoring ≤ 0 (a
        negative expected return, a zero weight or a regime multiplier of 0: not worth acting on);
-    2. single signals (``group is None``): the highest score per symbol wins; equal scores go to the
-       agent name first in alphabetical order, then to the earlier signal;
+    2. single signals (``group is None``): per symbol, a LONG/SHORT signal beats any FLAT one (their
+       scores are in different units: a FLAT score has no expected return in it), then the highest
+       score wins; equal scores go to the agent name first in alphabetical order, then to the
+       earlier signal;
     3. groups (same agent, same non-None ``group``: pair legs) score the mean of their legs. A group
        is eligible only if every leg is. Eligible groups are taken best first (ties: agent, group name);
        one wins, all legs together, if none of its symbols is already taken by a better group and on
-       each of its symbols its score is strictly above the best single signal's; otherwise none of
+       each of its symbols it ranks strictly above the best single signal (a group with a
+       LONG/SHORT leg ranks as directional, then by score); otherwise none of
        its legs is selected. Single signals then win the symbols no group took.
 
     Returns the selected ``Signal`` objects themselves, in their input order: at most one winner
@@ -76,8 +80,8 @@ class WeightedArbitration(Plugin[WeightedArbitrationConfig]):
         shared = context.shared
         table = self._regime_weights
         min_confidence = self._min_confidence
-        # symbol -> (−score, agent, index): the smallest key is the best single signal.
-        best: dict[str, tuple[float, str, int]] = {}
+        # symbol -> (is FLAT, −score, agent, index): the smallest key is the best single signal.
+        best: dict[str, tuple[int, float, str, int]] = {}
         groups: dict[tuple[str, str], _Group] = {}
         for i, signal in enumerate(signals):
             group = None
@@ -96,10 +100,12 @@ class WeightedArbitration(Plugin[WeightedArbitrationConfig]):
                 if group is not None:
                     group.eligible = False
                 continue
+            flat = 1 if signal.direction is Direction.FLAT else 0
             if group is not None:
                 group.total += s
+                group.flat &= flat
                 continue
-            key = (-s, signal.agent, i)
+            key = (flat, -s, signal.agent, i)
             current = best.get(signal.symbol)
             if current is None or key < current:
                 best[signal.symbol] = key
@@ -110,21 +116,21 @@ class WeightedArbitration(Plugin[WeightedArbitrationConfig]):
             # Best mean first; equal means by agent, then group name (never by input order).
             ranked = sorted(
                 (
-                    (-g.total / len(g.legs), agent, label, g)
+                    (g.flat, -g.total / len(g.legs), agent, label, g)
                     for (agent, label), g in groups.items()
                     if g.eligible
                 ),
-                key=lambda item: item[:3],
+                key=lambda item: item[:4],
             )
-            for neg_mean, _, _, g in ranked:
+            for flat, neg_mean, _, _, g in ranked:
                 symbols = {signals[i].symbol for i in g.legs}
                 if taken & symbols:
                     continue
-                # The group must beat the best single on every symbol: −mean < −single.
-                if all(neg_mean < best[sym][0] for sym in symbols if sym in best):
+                # The group must outrank the best single on every symbol.
+                if all((flat, neg_mean) < best[sym][:2] for sym in symbols if sym in best):
                     taken |= symbols
                     selected.extend(g.legs)
-        for symbol, (_, _, i) in best.items():
+        for symbol, (_, _, _, i) in best.items():
             if symbol not in taken:
                 selected.append(i)
         selected.sort()
