@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from math import exp, tanh
+from math import tanh
 from typing import Self
 
 from pydantic import Field, model_validator
@@ -15,6 +15,7 @@ from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
+from ais_agents_classic.common import RESET, SKIP, bar_step, liquidity_score
 from ais_agents_classic.outcomes import Outcomes
 
 _NONE: tuple[Signal, ...] = ()
@@ -143,12 +144,11 @@ class Momentum(Plugin[MomentumConfig]):
         return out if out is not None else _NONE
 
     def _update(self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
-        last = state.last_open
-        if last is not None:
-            if bar.ts <= last:
-                return None  # already consumed (a provider that repeats the latest bar)
-            if gap or bar.ts - last > bar_ms:
-                state.reset()
+        step = bar_step(state.last_open, bar.ts, bar_ms, gap)
+        if step == SKIP:
+            return None
+        if step == RESET:
+            state.reset()
         state.last_open = bar.ts
         close = bar.close
         close_ms = bar.ts + bar_ms
@@ -196,7 +196,7 @@ class Momentum(Plugin[MomentumConfig]):
             outcomes.open(close_ms + self._horizon * bar_ms, sign, close)
         else:
             expected = 0.0
-        liquidity = 1.0 - exp(-max(0.0, state.quote_volume.mean) / self._liquidity_ref)
+        liquidity = liquidity_score(state.quote_volume.mean, self._liquidity_ref)
         relation = ">" if fast > slow else "<" if fast < slow else "="
         rationale = (
             f"SMA{self._fast} {fast:.6g} {relation} SMA{self._slow} {slow:.6g} ({strength:+.2%}), "
