@@ -15,7 +15,7 @@ from typing import Any
 
 from ais.context import ArbitrationContext, SharedState
 from ais.domain.market import MarketSnapshot
-from ais.domain.orders import MarketRules
+from ais.domain.orders import MarketRules, Order, OrderType, Side
 from ais.domain.portfolio import PortfolioSnapshot
 from ais.domain.risk import RiskState
 from ais.domain.signals import Signal
@@ -27,6 +27,9 @@ from ais.portfolio.ledger import Ledger
 from ais.risk.engine import RiskEngine
 
 Record = Callable[..., None]
+
+#: ``_size``'s answer for a signal that cannot be sized (no route, no price): already recorded.
+_REFUSED = Order("", "", "", "", Side.BUY, OrderType.MARKET, 0.0, None, False, "", 0)
 
 
 @dataclass
@@ -133,8 +136,17 @@ class Coordinator:
             )
             if selected:
                 stats.decisions += 1
+                legs: dict[tuple[str, str], list[Signal]] | None = None
                 for signal in selected:
-                    portfolio = self._act(signal, snapshot, now, portfolio)
+                    if signal.group is None:
+                        portfolio = self._act(signal, snapshot, now, portfolio)
+                    else:
+                        if legs is None:
+                            legs = {}
+                        legs.setdefault((signal.agent, signal.group), []).append(signal)
+                if legs:
+                    for group in legs.values():
+                        portfolio = self._act_group(group, snapshot, now, portfolio)
         stats.cycles += 1
         stats.last_ts = now
         if self.checkpoint_each_cycle:
@@ -145,15 +157,69 @@ class Coordinator:
     def _act(
         self, signal: Signal, snapshot: MarketSnapshot, now: int, portfolio: PortfolioSnapshot | None
     ) -> PortfolioSnapshot | None:
+        order = self._size(signal, snapshot, now)
+        if order is None:
+            return portfolio
+        if portfolio is None:
+            portfolio = self.ledger.snapshot()
+        signed = self._approve(order, portfolio, snapshot, now)
+        if signed is None:
+            return portfolio
+        self.stats.orders += 1
+        self.oms.submit(signed)
+        return None  # the portfolio changes once the order fills: rebuild on next use
+
+    def _act_group(
+        self, legs: list[Signal], snapshot: MarketSnapshot, now: int, portfolio: PortfolioSnapshot | None
+    ) -> PortfolioSnapshot | None:
+        """The legs of one group (a pair trade) all or nothing: every leg is sized and approved before
+        any is sent; one leg refused (no route, no price, a guard) and no leg is sent."""
+        orders: list[Order] = []
+        for signal in legs:
+            order = self._size(signal, snapshot, now)
+            if order is _REFUSED:
+                return portfolio
+            if order is not None:
+                orders.append(order)  # a leg already at its target needs no order
+        if not orders:
+            return portfolio
+        if portfolio is None:
+            portfolio = self.ledger.snapshot()
+        approved: list[Order] = []
+        for order in orders:
+            signed = self._approve(order, portfolio, snapshot, now)
+            if signed is None:
+                for other in orders:
+                    if other is not order:
+                        self._refuse_leg(other, order, now)
+                return portfolio
+            approved.append(signed)
+        for signed in approved:
+            self.stats.orders += 1
+            self.oms.submit(signed)
+        return None
+
+    def _refuse_leg(self, order: Order, refused: Order, now: int) -> None:
+        self.stats.rejections["GROUP_LEG_REJECTED"] += 1
+        message = f"coordinator: leg {refused.symbol} of the same group was refused"
+        self.record(
+            "risk.rejected",
+            order_payload(order) | {"reasons": ["GROUP_LEG_REJECTED"], "messages": [message]},
+            ts=now,
+        )
+
+    def _size(self, signal: Signal, snapshot: MarketSnapshot, now: int) -> Order | None:
+        """The order the signal asks for; ``None`` when there is nothing to do; ``_REFUSED`` (recorded)
+        when it cannot be sized."""
         symbol = signal.symbol
         venue = self.venue_for(symbol)
         if venue is None or venue not in self.exchanges:
             self._reject(signal, "NO_ROUTE", f"no exchange routes {symbol}", now)
-            return portfolio
+            return _REFUSED
         price = snapshot.price(symbol) or self.ledger.prices.get(symbol)
         if price is None:
             self._reject(signal, "NO_MARKET_DATA", f"no price for {symbol}", now)
-            return portfolio
+            return _REFUSED
         rules = self._rules.get((venue, symbol))
         if rules is None:
             rules = self.exchanges[venue].market_rules(symbol) or MarketRules(symbol)
@@ -174,9 +240,12 @@ class Coordinator:
         )
         if order is None:
             self.order_seq -= 1  # nothing to do: the id is not spent
-            return portfolio
-        if portfolio is None:
-            portfolio = self.ledger.snapshot()
+        return order
+
+    def _approve(
+        self, order: Order, portfolio: PortfolioSnapshot, snapshot: MarketSnapshot, now: int
+    ) -> Order | None:
+        """The signed order, or ``None`` after recording the risk engine's reasons."""
         signed, rejections = self.risk.evaluate(order, portfolio, snapshot, now)
         if signed is None:
             codes = [v.reason_code or "REJECTED" for v in rejections]
@@ -187,10 +256,7 @@ class Coordinator:
                 | {"reasons": codes, "messages": [f"{v.guard}: {v.message}" for v in rejections]},
                 ts=now,
             )
-            return portfolio
-        self.stats.orders += 1
-        self.oms.submit(signed)
-        return None  # the portfolio changes once the order fills: rebuild on next use
+        return signed
 
     def _reject(self, signal: Signal, code: str, message: str, now: int) -> None:
         self.stats.rejections[code] += 1
