@@ -18,6 +18,7 @@ from ais.config.models import (
     INSTANCE_SECTIONS,
     AisSection,
     PortfolioSection,
+    ResearchSection,
     RiskSection,
     RoutingSection,
     StoreSection,
@@ -50,6 +51,9 @@ class AisConfig:
     risk: RiskSection
     portfolio: PortfolioSection
     routing: RoutingSection
+    research: ResearchSection = field(default_factory=ResearchSection)
+    #: dotted keys set on top of the file (``ais sweep``, walk-forward), recorded with the run
+    overrides: Mapping[str, Any] = field(default_factory=dict)
     instances: dict[str, list[InstanceSpec]] = field(default_factory=dict)
 
     def enabled(self, kind: str) -> list[InstanceSpec]:
@@ -82,11 +86,29 @@ def _table(source: str, path: str, value: Any) -> dict[str, Any]:
     return value
 
 
-def load_config(path: str | Path | None = None) -> AisConfig:
-    """Read and validate ais.toml (see ``config_path`` for which file). Raises ``ConfigError``."""
+def apply_overrides(source: str, raw: dict[str, Any], overrides: Mapping[str, Any]) -> None:
+    """Set each dotted key (``agents.momentum.fast``) in the raw document; the instance table must
+    exist (a typo must not silently add a new instance)."""
+    for dotted, value in overrides.items():
+        *path, last = dotted.split(".")
+        table = raw
+        for depth, part in enumerate(path):
+            child = table.get(part)
+            if not isinstance(child, dict):
+                where = ".".join(path[: depth + 1])
+                raise ConfigError(f"{source}: {dotted}: no table [{where}] to set it in")
+            table = child
+        table[last] = value
+
+
+def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> AisConfig:
+    """Read and validate ais.toml (see ``config_path`` for which file), with ``overrides`` (dotted
+    keys) applied before validation. Raises ``ConfigError``."""
     file = config_path(str(path) if path is not None else None)
     source = str(file)
     raw = read_toml(file)
+    if overrides:
+        apply_overrides(source, raw, overrides)
     known = [*CORE_SECTIONS, *INSTANCE_SECTIONS]
     for key in raw:
         if key not in known:
@@ -122,7 +144,7 @@ def load_config(path: str | Path | None = None) -> AisConfig:
                 )
             )
         instances[kind] = specs
-    return AisConfig(source=source, instances=instances, **sections)
+    return AisConfig(source=source, instances=instances, overrides=dict(overrides or {}), **sections)
 
 
 def validate_options(config: AisConfig, spec: InstanceSpec, model: type[BaseModel]) -> BaseModel:

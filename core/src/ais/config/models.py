@@ -65,6 +65,39 @@ class PortfolioSection(Section):
     max_weight: float = Field(0.25, gt=0, le=1, description="cap on one position's weight of NAV")
 
 
+ParamValue = int | float | str | bool
+
+
+class ResearchSection(Section):
+    """``[research]``: what ``ais sweep`` and ``ais walk-forward`` search, and how results are ranked."""
+
+    params: dict[str, list[ParamValue]] = Field(
+        default_factory=dict,
+        description="dotted instance key -> values to try, e.g. \"agents.momentum.fast\" = [8, 12, 16]",
+    )
+    search: Literal["grid", "random"] = Field("grid", description="every combination, or `samples` drawn")
+    samples: int = Field(20, gt=0, description="parameter sets drawn by the random search")
+    seed: int = Field(0, description="seed of the random search and of Monte Carlo resampling")
+    metric: str = Field("sharpe", description="result metric to maximise (see docs/backtesting.md)")
+    train_days: float = Field(7.0, gt=0, description="walk-forward: days in each training window")
+    test_days: float = Field(3.0, gt=0, description="walk-forward: days in each out-of-sample window")
+
+    @field_validator("params")
+    @classmethod
+    def _instance_keys(cls, value: dict[str, list[ParamValue]]) -> dict[str, list[ParamValue]]:
+        for key, values in value.items():
+            parts = key.split(".")
+            if len(parts) != 3 or parts[0] not in INSTANCE_SECTIONS or not all(parts):
+                raise ValueError(
+                    f"{key!r}: a parameter is named <kind>.<instance>.<key>, e.g. 'agents.momentum.fast'"
+                )
+            if parts[2] in ("plugin", "enabled"):
+                raise ValueError(f"{key!r}: `{parts[2]}` cannot be searched")
+            if not values:
+                raise ValueError(f"{key!r}: give at least one value")
+        return value
+
+
 class RoutingSection(Section):
     """``[routing]``: which exchange instance trades which symbol."""
 
@@ -93,4 +126,5 @@ CORE_SECTIONS: dict[str, type[Section]] = {
     "risk": RiskSection,
     "portfolio": PortfolioSection,
     "routing": RoutingSection,
+    "research": ResearchSection,
 }

@@ -11,10 +11,11 @@ import json
 import os
 import secrets
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -47,11 +48,20 @@ class RunOptions:
     live: bool = False
     mode: str | None = None  # override [ais].mode (``ais backtest``)
     progress: bool = True
+    #: dotted ais.toml keys set on top of the file (sweeps, walk-forward)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    #: simulated clock only: trade the bars closing in [start_ms, end_ms]; agents first see the bars
+    #: closing from ``warmup_from_ms`` up to ``start_ms`` without trading (their warm-up)
+    start_ms: int | None = None
+    end_ms: int | None = None
+    warmup_from_ms: int | None = None
 
 
 def config_hash(config: AisConfig) -> str:
-    text = Path(config.source).read_bytes()
-    return hashlib.sha256(text).hexdigest()[:16]
+    digest = hashlib.sha256(Path(config.source).read_bytes())
+    if config.overrides:
+        digest.update(json.dumps(dict(config.overrides), sort_keys=True).encode())
+    return digest.hexdigest()[:16]
 
 
 def check_live_gates(mode: str, live_flag: bool) -> None:
@@ -73,7 +83,7 @@ class Run:
 
     def __init__(self, options: RunOptions, host: PluginHost | None = None) -> None:
         """``host``: plugins already registered (embedding, tests); default: load what ais.toml enables."""
-        config = load_config(options.config)
+        config = load_config(options.config, options.overrides)
         mode = options.mode or config.ais.mode
         check_capabilities(config)
         check_live_gates(mode, options.live)
@@ -145,6 +155,11 @@ class Run:
         self._polled_at = 0.0
         self._digest = digest
         self.mismatches: list[str] = []
+        #: called after each cycle with its time (ms), e.g. to record the equity curve of a backtest
+        self.on_bar: Callable[[int], None] | None = None
+        windowed = (options.start_ms, options.end_ms, options.warmup_from_ms) != (None, None, None)
+        if windowed and not isinstance(self.clock, SimulatedClock):
+            raise UsageError("--from/--to need a replayed market (a data provider with a timeline)")
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -245,12 +260,15 @@ class Run:
                     "clock": self.clock.kind,
                     "initial_cash": config.portfolio.initial_cash,
                     "risk_state": self.risk.state.value,
+                    "overrides": dict(config.overrides),
+                    "window": [self.options.start_ms, self.options.end_ms],
                 },
                 ts=int(time.time() * 1000),
                 durable=True,
             )
             if self.mode in ("paper", "live"):
                 self._adopt_venue_book()
+            self._enter_window()
         if self.risk.state is RiskState.HALTED:
             self.coordinator.kill_switch_tripped()  # halted before: nothing may stay open at a venue
         if self.mismatches and self.mode == "live" and self.risk.state is not RiskState.HALTED:
@@ -283,6 +301,16 @@ class Run:
         self.record("portfolio.adopted", {"cash": start_cash, "positions": positions}, durable=True)
         self.ledger.adopt(start_cash, positions)
         self.initial_equity = self.ledger.initial_cash
+
+    def _enter_window(self) -> None:
+        """Move the simulated clock to the start of ``--from`` (after the agents' warm-up, if any)."""
+        options = self.options
+        first = options.warmup_from_ms if options.warmup_from_ms is not None else options.start_ms
+        if first is None or not isinstance(self.clock, SimulatedClock):
+            return
+        self.clock.now = first - 1
+        if options.warmup_from_ms is not None and options.start_ms is not None:
+            self._catch_up(options.start_ms - 1)
 
     def _catch_up(self, until_ts: int) -> None:
         """Feed the agents the bars already traded so their indicators are where they were; nothing
@@ -370,16 +398,18 @@ class Run:
         clock = self.clock
         limit = self.options.cycles if self.options.cycles is not None else -1
         poll = self._poll_operator if self.mode != "backtest" else None
+        on_bar = self.on_bar
         n = 0
         if isinstance(clock, SimulatedClock):
             next_time = clock.next_time_source
             now = clock.now_ms()
+            end = self.options.end_ms if self.options.end_ms is not None else sys.maxsize
             while n != limit and not clock.stopped:
                 try:  # zero-cost unless raised; the check below keeps time moving forward
                     nxt = next_time(now)
                 except Exception:
                     nxt = advance(clock.source_key, next_time, now)  # raises, naming the provider
-                if nxt is None:
+                if nxt is None or nxt > end:
                     break
                 if nxt <= now:
                     raise PluginError(f"{clock.source_key}: returned next time {nxt} <= {now} (must advance)")
@@ -387,6 +417,8 @@ class Run:
                 if poll is not None:
                     poll()
                 cycle(now)
+                if on_bar is not None:
+                    on_bar(now)
                 n += 1
                 if on_cycle is not None and (n & 255) == 0:
                     on_cycle(n, now)
@@ -398,6 +430,8 @@ class Run:
             if poll is not None:
                 poll()
             cycle(tick)
+            if on_bar is not None:
+                on_bar(tick)
             n += 1
             if on_cycle is not None:
                 on_cycle(n, tick)

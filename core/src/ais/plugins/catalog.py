@@ -13,8 +13,10 @@ import sys
 from dataclasses import dataclass
 
 #: kind -> entry-point group (kept here, import-free, so listing needs neither pluggy specs nor pydantic)
+#: ``executors`` are not configured in ais.toml: ``ais sweep --executor NAME`` picks one
 GROUPS: dict[str, str] = {
-    kind: f"ais.{kind}" for kind in ("data", "agents", "arbitration", "guards", "exchanges", "integrations")
+    kind: f"ais.{kind}"
+    for kind in ("data", "agents", "arbitration", "guards", "exchanges", "integrations", "executors")
 }
 
 
