@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "ais.cli.plugins_cmd",
     "ais.cli.config_cmd",
     "ais.cli.run_cmd",
+    "ais.cli.backtest_cmd",
     "ais.cli.ops_cmd",
     "ais.cli.api_cmd",
 )

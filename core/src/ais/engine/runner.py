@@ -306,9 +306,18 @@ class Run:
         """Move the simulated clock to the start of ``--from`` (after the agents' warm-up, if any)."""
         options = self.options
         first = options.warmup_from_ms if options.warmup_from_ms is not None else options.start_ms
-        if first is None or not isinstance(self.clock, SimulatedClock):
+        if not isinstance(self.clock, SimulatedClock):
+            return
+        if first is None:
+            if options.end_ms is not None:
+                head = self.host.next_time(-1)
+                if head is None or head > options.end_ms:
+                    raise UsageError("the data have no bar in the --from/--to window")
             return
         self.clock.now = first - 1
+        head = self.host.next_time(options.start_ms - 1 if options.start_ms is not None else first - 1)
+        if head is None or (options.end_ms is not None and head > options.end_ms):
+            raise UsageError("the data have no bar in the --from/--to window")
         if options.warmup_from_ms is not None and options.start_ms is not None:
             self._catch_up(options.start_ms - 1)
 
