@@ -70,18 +70,16 @@ def load_executor(name: str, **options: Any) -> Executor:
     """The executor called ``name``: built in, else the ``ais.executors`` entry point of that name."""
     factory = BUILTIN.get(name)
     if factory is None:
+        from ais.plugins.catalog import installed_plugins
+
+        plugins = [p.name for p in installed_plugins() if p.kind == "executors"]
+        if name not in plugins:
+            known = ", ".join(sorted({*BUILTIN, *plugins}))
+            raise UsageError(f"--executor {name}: no such executor (installed: {known})")
         from stevedore import DriverManager
-        from stevedore.exception import NoMatches
 
         try:
             manager: Any = DriverManager(GROUP, name, invoke_on_load=False)
-        except NoMatches:
-            from ais.plugins.catalog import installed_plugins
-
-            known = sorted({*BUILTIN, *(p.name for p in installed_plugins() if p.kind == "executors")})
-            raise UsageError(
-                f"--executor {name}: no such executor (installed: {', '.join(known)})"
-            ) from None
         except Exception as exc:
             message = f"executor {name!r} failed to import: {type(exc).__name__}: {exc}"
             raise AisError(message, EXIT_PLUGIN) from exc
