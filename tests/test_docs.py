@@ -77,7 +77,7 @@ def render_config() -> str:
                 else ("{}" if field.default_factory is not None else repr(field.default).replace("'", '"'))
             )
             annotation = str(field.annotation).replace("typing.", "")
-            annotation = re.sub(r"<class '(\w+)'>", r"\1", annotation)
+            annotation = re.sub(r"<class '(\w+)'>", r"\1", annotation).replace("|", "\\|")
             rows.append(f"| `{key}` | `{annotation}` | `{default}` | {field.description or ''} |")
         return "\n".join(rows) + "\n"
 

@@ -77,8 +77,12 @@ class ResearchSection(Section):
     )
     search: Literal["grid", "random"] = Field("grid", description="every combination, or `samples` drawn")
     samples: int = Field(20, gt=0, description="parameter sets drawn by the random search")
-    seed: int = Field(0, description="seed of the random search and of Monte Carlo resampling")
-    metric: str = Field("sharpe", description="result metric to maximise (see docs/backtesting.md)")
+    seed: int = Field(0, description="seed of the random search")
+    metric: str = Field(
+        "sharpe",
+        description="metric that ranks results, best first (docs/backtesting.md#metrics); lower is better "
+        "for max_drawdown, max_drawdown_duration_days, volatility and fees, higher for the others",
+    )
     train_days: float = Field(7.0, gt=0, description="walk-forward: days in each training window")
     test_days: float = Field(3.0, gt=0, description="walk-forward: days in each out-of-sample window")
 
