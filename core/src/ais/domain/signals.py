@@ -20,8 +20,10 @@ class Signal:
     - ``liquidity`` in [0, 1], derived from the symbol's volume/spread/book (1 = deep);
     - ``group`` ties legs that must be treated together (pairs trading); ``None`` for a single leg.
       Legs of one group are selected, sized and sent all or nothing;
-    - ``leg_weight`` in (0, 1]: the share of the group's target notional this leg takes (a pair with
-      hedge ratio β splits it by notional, e.g. 1/(1+r) and r/(1+r)); 1.0 for a single signal.
+    - ``leg_weight`` in (0, 1]: the share of the target notional this signal takes. For the legs of a
+      group, each leg's share (a pair with hedge ratio β splits it by notional, e.g. 1/(1+r) and
+      r/(1+r)); for a single signal, a fraction of the full target (the grid agent scales its position
+      by inventory level this way, leaving confidence to mean confidence); 1.0 by default.
     ``agent`` is the agent *instance* name from ais.toml; core sets it if the plugin leaves it empty.
     """
 
