@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ais.engine.coordinator import Coordinator
-from ais.portfolio.ledger import Ledger
+if TYPE_CHECKING:  # annotations only: importing the engine costs start-up time
+    from ais.engine.coordinator import Coordinator
+    from ais.portfolio.ledger import Ledger
 
 
 @dataclass

@@ -159,16 +159,18 @@ def monthly_returns(curve: EquityCurve) -> dict[str, float]:
     """``"YYYY-MM"`` -> return of the NAV over that calendar month (UTC), from the month's first
     NAV before it (the initial equity for the first month) to its last."""
     out: dict[str, float] = {}
-    start = curve.initial
-    month = None
-    last = start
+    start = last = curve.initial
+    month: str | None = None
+    month_end = -1  # ms: the first instant of the next month; compared per bar, a date built per month
     for t, value in zip(curve.ts, curve.nav, strict=True):
-        m = datetime.fromtimestamp(t / 1000, UTC).strftime("%Y-%m")
-        if m != month:
+        if t >= month_end:
             if month is not None:
                 out[month] = last / start - 1.0 if start > 0 else 0.0
                 start = last
-            month = m
+            day = datetime.fromtimestamp(t / 1000, UTC)
+            month = day.strftime("%Y-%m")
+            following = datetime(day.year + day.month // 12, day.month % 12 + 1, 1, tzinfo=UTC)
+            month_end = int(following.timestamp() * 1000)
         last = value
     if month is not None:
         out[month] = last / start - 1.0 if start > 0 else 0.0

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ais.backtest.equity import EquityCurve, EquityRecorder
 from ais.backtest.metrics import attribution, compute_metrics, monthly_returns
 from ais.backtest.trades import Trade, trades_from_events
-from ais.plugins.host import PluginHost
 from ais.store.events import EventStore
+
+if TYPE_CHECKING:
+    from ais.plugins.host import PluginHost
 
 
 @dataclass

@@ -134,10 +134,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if report is not None:
         from ais.backtest.report import write_report
 
-        try:
-            write_report(result, report)
-        except OSError as exc:
-            raise AisError(f"{report}: cannot be written: {exc.strerror}") from None
+        write_report(result, report)  # a failure to write is an AisError naming the file
     if args.json:
         print_json(result.as_dict())
     else:
