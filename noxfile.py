@@ -16,6 +16,9 @@ ROOT = Path(__file__).parent
 PLUGINS = sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists())
 SELECTED = [p for p in os.environ.get("PLUGINS", "").split(",") if p] or PLUGINS
 TEST_DEPS = ["pytest>=8", "numpy>=1.26"]
+#: the cross-package tests also drive a browser (the HTML report; Chromium from apt, see .ci/run) and
+#: compare backtests with a peer framework (backtesting.py)
+CROSS_DEPS = ["playwright>=1.45", "backtesting==0.6.6"]
 PYTEST = ["pytest", "-q", "-p", "no:cacheprovider"]
 
 
@@ -45,6 +48,7 @@ def typecheck(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Core tests and cross-package tests (everything installed editable); slow ones excluded."""
     install_all(session)
+    session.install(*CROSS_DEPS)
     session.run(*PYTEST, "-m", "not slow", "core/tests", "tests", *session.posargs)
 
 
@@ -61,6 +65,7 @@ def plugins(session: nox.Session, plugin: str) -> None:
 def integration(session: nox.Session) -> None:
     """Everything installed together from wheels (not editable); the slow end-to-end tests."""
     install_all(session, editable=False)
+    session.install(*CROSS_DEPS)
     session.run(*PYTEST, "-m", "slow", "tests", *session.posargs)
 
 
@@ -78,5 +83,7 @@ def bench(session: nox.Session) -> None:
     # environments set PYTHONDONTWRITEBYTECODE, so nothing would ever be cached).
     session.env["UV_COMPILE_BYTECODE"] = "1"
     install_all(session, editable=False)
+    # The peers bench_backtest.py measures `ais backtest` against (each run in a child process).
+    session.install("backtesting==0.6.6", "backtrader==1.9.78.123", "pandas>=2.2")
     for script in sorted((ROOT / "tests" / "bench").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
