@@ -77,10 +77,10 @@ def test_gap_resets_indicators_and_restarts_warm_up() -> None:
     context = AgentContext("m", SharedState())
     market = FakeMarket({"AAA/USD": candles}, bar_ms=BAR)
     after_gap: list[Candle] = []
-    signal_times: list[int] = []
+    emitted: list[Signal] = []
     for snap in market.snapshots():
         signals = agent.ais_agent_signals(snap, context)
-        signal_times += [s.ts for s in signals]
+        emitted += signals
         bar = snap.candles["AAA/USD"]
         if "AAA/USD" in snap.gaps:
             assert bar.ts == candles[200].ts  # the bar after the missing one
@@ -92,9 +92,16 @@ def test_gap_resets_indicators_and_restarts_warm_up() -> None:
             else:
                 closes = [c.close for c in after_gap]
                 assert got == pytest.approx((sum(closes[-5:]) / 5, sum(closes[-20:]) / 20), rel=1e-12)
-    post = [t for t in signal_times if t > candles[199].ts + BAR]
-    assert post, "signals resume after the warm-up"
-    assert min(post) == after_gap[19].ts + BAR, "the first view after the gap is emitted again"
+    before = [x for x in emitted if x.ts <= candles[199].ts + BAR]
+    post = [x for x in emitted if x.ts > candles[199].ts + BAR]
+    assert before[-1].direction is not Direction.FLAT, "the data leave a position open at the gap"
+    closing, *resumed = post
+    # the open view is closed on the first bar after the gap (the averages are gone) ...
+    assert (closing.ts, closing.direction) == (after_gap[0].ts + BAR, Direction.FLAT)
+    assert "gap before this bar" in closing.rationale
+    # ... and the next view comes once the warm-up is over
+    assert resumed, "signals resume after the warm-up"
+    assert resumed[0].ts == after_gap[19].ts + BAR, "the first view after the gap is emitted again"
 
 
 def test_gap_is_noticed_even_when_the_provider_does_not_flag_it() -> None:
@@ -189,7 +196,8 @@ def test_calibration_on_real_pairs(shared_data: Path, pair: str) -> None:
     for s in signals:
         s.validate()
         assert s.expected_return >= 0.0
-        assert s.rationale.startswith("SMA10 ")
+        # a view is stated with its averages, or closed because a gap took them away
+        assert s.rationale.startswith(("SMA10 ", "gap before this bar")), s.rationale
     hits, settled = agent.track_record(symbol)
     assert settled > 20
     gap_free = all(b.ts - a.ts == BAR for a, b in itertools.pairwise(candles))

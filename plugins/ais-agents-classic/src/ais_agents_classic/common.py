@@ -1,8 +1,14 @@
-"""What every classic agent does the same way: accepting a symbol's next bar, and scoring liquidity."""
+"""What the classic agents do the same way: accepting a symbol's next bar, scoring liquidity, closing a
+view after a gap, and the entry/exit bands of the reversion agents."""
 
 from __future__ import annotations
 
 from math import exp
+
+from ais.domain.signals import Direction, Signal
+from ais_agents_classic.outcomes import Outcomes
+
+_LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
 
 #: ``bar_step`` answers: ignore the bar, use it, or reset the indicators first and then use it.
 SKIP, USE, RESET = 0, 1, 2
@@ -28,3 +34,57 @@ def liquidity_score(mean_quote_volume: float, reference: float) -> float:
     """``1 − exp(−mean quote volume per bar / reference)`` in [0, 1): 0 for no trading, 0.63 at the
     reference, → 1 for volume well above it."""
     return 1.0 - exp(-max(0.0, mean_quote_volume) / reference)
+
+
+def band_view(
+    z: float, current: Direction | None, entry: float, exit_: float, allow_short: bool
+) -> Direction:
+    """The counter-trend view for a distance ``z`` (in volatility units) from the centre, with hysteresis.
+
+    ``z ≤ −entry`` → LONG; ``z ≥ entry`` → SHORT (FLAT without ``allow_short``); otherwise a LONG view
+    is held while ``z < −exit``, a SHORT one while ``z > exit``, and anything else is FLAT (back inside
+    the exit band, or past the centre). Shared by ``mean_reversion`` and ``vwap_reversion``.
+    """
+    if z <= -entry:
+        return _LONG
+    if z >= entry:
+        return _SHORT if allow_short else _FLAT
+    if current is _LONG and z < -exit_:
+        return _LONG
+    if current is _SHORT and z > exit_:
+        return _SHORT
+    return _FLAT
+
+
+def gap_exit(
+    agent: str,
+    symbol: str,
+    view: Direction,
+    outcomes: Outcomes,
+    horizon: int,
+    liquidity: float,
+    close_ms: int,
+    bar_ms: int,
+) -> Signal:
+    """The FLAT that closes a LONG/SHORT ``view`` on the first bar after a gap: without its indicators
+    the agent cannot supervise the exit. Confidence is the hit rate, as for every FLAT; ``liquidity``
+    comes from that bar alone (the windows start again). Shared by the classic reversion agents.
+    """
+    return Signal(
+        symbol=symbol,
+        direction=_FLAT,
+        confidence=outcomes.hit_rate,
+        expected_return=0.0,
+        horizon_s=max(1, horizon * bar_ms // 1000),
+        liquidity=min(1.0, liquidity),
+        rationale=f"gap before this bar: indicators reset, {view.name} view closed, "
+        f"hit rate {outcomes.hits}/{outcomes.count}",
+        ts=close_ms,
+        agent=agent,
+    )
+
+
+def check_bands(entry_z: float, exit_z: float) -> None:
+    """The exit band must lie inside the entry band (else a view would be closed as soon as opened)."""
+    if exit_z >= entry_z:
+        raise ValueError(f"`exit_z` must be less than `entry_z` (got entry_z = {entry_z}, exit_z = {exit_z})")

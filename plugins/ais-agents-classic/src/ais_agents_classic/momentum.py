@@ -15,7 +15,7 @@ from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
-from ais_agents_classic.common import RESET, SKIP, bar_step, liquidity_score
+from ais_agents_classic.common import RESET, SKIP, bar_step, gap_exit, liquidity_score
 from ais_agents_classic.outcomes import Outcomes
 
 _NONE: tuple[Signal, ...] = ()
@@ -87,7 +87,9 @@ class Momentum(Plugin[MomentumConfig]):
     ``strength > min_strength``, SHORT (FLAT without ``allow_short``) if ``strength < −min_strength``,
     else FLAT. A signal is emitted when the view changes (edge-triggered); nothing before ``slow``
     bars (warm-up), and a gap (the symbol in ``snapshot.gaps``, or a bar further than ``bar_ms``
-    after the previous one) resets the indicators and starts the warm-up again.
+    after the previous one) resets the indicators and starts the warm-up again; a LONG or SHORT view
+    is closed at once (a FLAT on the first bar after the gap: without its averages the agent cannot
+    supervise the position), as every classic agent does.
 
     Signal fields come from the data:
 
@@ -147,8 +149,12 @@ class Momentum(Plugin[MomentumConfig]):
         step = bar_step(state.last_open, bar.ts, bar_ms, gap)
         if step == SKIP:
             return None
+        was: Direction | None = None
         if step == RESET:
+            was = state.view
             state.reset()
+            if was is not None:
+                state.view = Direction.FLAT  # an open view is closed on this bar (below), a FLAT one stays
         state.last_open = bar.ts
         close = bar.close
         close_ms = bar.ts + bar_ms
@@ -160,6 +166,9 @@ class Momentum(Plugin[MomentumConfig]):
         slow = slow_window.push(close)
         state.quote_volume.push(close * bar.volume)
         if not slow_window.full:
+            if was is Direction.LONG or was is Direction.SHORT:  # the first bar after a gap closes it
+                liquidity = liquidity_score(state.quote_volume.mean, self._liquidity_ref)
+                return gap_exit(self.name, symbol, was, outcomes, self._horizon, liquidity, close_ms, bar_ms)
             return None  # warming up
         if slow <= 0.0:
             return None  # not a price series: no meaningful strength
