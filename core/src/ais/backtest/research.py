@@ -11,7 +11,7 @@ import itertools
 import random
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ class Task:
 
     config: str
     params: dict[str, Any]
-    store: str
+    store: str | None  # None: a temporary store on the machine that runs the task, removed after
     start_ms: int | None = None
     end_ms: int | None = None
     warmup_from_ms: int | None = None
@@ -88,6 +88,9 @@ def run_task(task: Task) -> Outcome:
     """Run one task (in a worker process or on a cluster node)."""
     from ais.backtest.run import run_backtest
 
+    if task.store is None:
+        with tempfile.TemporaryDirectory(prefix="ais-task-") as folder:
+            return run_task(replace(task, store=str(Path(folder) / "events.sqlite")))
     result = run_backtest(
         task.config,
         store=task.store,
@@ -125,19 +128,16 @@ def timeline_span(config: str, overrides: dict[str, Any] | None = None) -> tuple
 
 
 class _Stores:
-    """Where each task's event store goes: ``store_dir`` (kept) or a temporary folder (removed)."""
+    """Where each task's event store goes: a file in ``store_dir`` (kept; on a cluster, a folder every
+    worker can write), else ``None``: a temporary store wherever the task runs, removed after it."""
 
     def __init__(self, store_dir: str | None) -> None:
-        self._temp = tempfile.TemporaryDirectory(prefix="ais-research-") if store_dir is None else None
-        self.root = Path(store_dir if store_dir is not None else self._temp.name)  # type: ignore[union-attr]
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = Path(store_dir).resolve() if store_dir is not None else None
+        if self.root is not None:
+            self.root.mkdir(parents=True, exist_ok=True)
 
-    def path(self, name: str) -> str:
-        return str(self.root / f"{name}.sqlite")
-
-    def close(self) -> None:
-        if self._temp is not None:
-            self._temp.cleanup()
+    def path(self, name: str) -> str | None:
+        return str(self.root / f"{name}.sqlite") if self.root is not None else None
 
 
 def sweep(
@@ -156,14 +156,11 @@ def sweep(
     metric = check_metric(metric or research.metric)
     sets = parameter_sets(research)
     stores = _Stores(store_dir)
-    try:
-        tasks = [
-            Task(str(Path(config).resolve()), params, stores.path(f"sweep-{i:04d}"), start_ms, end_ms)
-            for i, params in enumerate(sets)
-        ]
-        outcomes = _collect(executor.map(run_task, tasks), len(tasks), on_result)
-    finally:
-        stores.close()
+    tasks = [
+        Task(str(Path(config).resolve()), params, stores.path(f"sweep-{i:04d}"), start_ms, end_ms)
+        for i, params in enumerate(sets)
+    ]
+    outcomes = _collect(executor.map(run_task, tasks), len(tasks), on_result)
     rows: list[dict[str, Any]] = [
         {
             "params": o.params,
@@ -241,28 +238,25 @@ def walk_forward(
         if on_result is not None:
             on_result(done + n, total)
 
-    try:
-        train_tasks = [
-            Task(source, params, stores.path(f"wf{w:02d}-train-{i:04d}"), train_start, train_end - 1)
-            for w, (train_start, train_end, _, _) in enumerate(spans)
-            for i, params in enumerate(sets)
-        ]
-        trained = _collect(executor.map(run_task, train_tasks), len(train_tasks), progress)
-        done = len(train_tasks)
-        key = rank_key(metric)
-        best: list[Outcome] = []
-        for w in range(len(spans)):
-            candidates = trained[w * len(sets) : (w + 1) * len(sets)]
-            best.append(min(candidates, key=lambda o: key(o.metrics)))  # stable: first of equals wins
-        test_tasks = [
-            Task(
-                source, b.params, stores.path(f"wf{w:02d}-test"), test_start, test_end - 1, train_start, True
-            )
-            for w, (b, (train_start, _, test_start, test_end)) in enumerate(zip(best, spans, strict=True))
-        ]
-        tested = _collect(executor.map(run_task, test_tasks), len(test_tasks), progress)
-    finally:
-        stores.close()
+    train_tasks = [
+        Task(source, params, stores.path(f"wf{w:02d}-train-{i:04d}"), train_start, train_end - 1)
+        for w, (train_start, train_end, _, _) in enumerate(spans)
+        for i, params in enumerate(sets)
+    ]
+    trained = _collect(executor.map(run_task, train_tasks), len(train_tasks), progress)
+    done = len(train_tasks)
+    key = rank_key(metric)
+    best: list[Outcome] = []
+    for w in range(len(spans)):
+        candidates = trained[w * len(sets) : (w + 1) * len(sets)]
+        best.append(min(candidates, key=lambda o: key(o.metrics)))  # stable: first of equals wins
+    test_tasks = [
+        Task(
+            source, b.params, stores.path(f"wf{w:02d}-test"), test_start, test_end - 1, train_start, True
+        )
+        for w, (b, (train_start, _, test_start, test_end)) in enumerate(zip(best, spans, strict=True))
+    ]
+    tested = _collect(executor.map(run_task, test_tasks), len(test_tasks), progress)
     curve = stitch([o.curve for o in tested if o.curve is not None], loaded.portfolio.initial_cash)
     trades = [t for o in tested for t in o.trades]
     fees = sum(o.metrics["fees"] for o in tested)

@@ -12,6 +12,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -479,6 +480,10 @@ class Run:
 @contextmanager
 def _signals(stop: Callable[[], None]) -> Iterator[None]:
     """SIGINT/SIGTERM: stop after the current cycle, then flush and exit 0."""
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # a run inside a worker thread (a dask worker): the hosting process owns the signals
+        return
 
     def handler(signum: int, frame: FrameType | None) -> None:
         stop()

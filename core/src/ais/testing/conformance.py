@@ -11,10 +11,11 @@ provide the fixture it names; every test below then runs against that plugin::
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -331,3 +332,91 @@ class IntegrationContract:
             for route in integration.ais_api_routes():
                 assert isinstance(route, ApiRoute)
                 assert route.path.startswith("/")
+
+
+# --- executors (``ais.executors``): the tasks below are module-level so that any executor can pickle
+# them by reference; a worker process or a cluster worker imports them from here.
+
+
+class ContractTaskError(ValueError):
+    """What ``ExecutorContract``'s failing task raises, so its test can recognise it."""
+
+
+def _square_after(task: tuple[int, float]) -> int:
+    number, delay = task
+    time.sleep(delay)
+    return number * number
+
+
+def _fail_on_three(task: int) -> int:
+    if task == 3:
+        raise ContractTaskError(f"task {task} failed on purpose")
+    return task
+
+
+def _identity(task: Any) -> Any:
+    return task
+
+
+def _scaled(factor: int, task: int) -> int:
+    return factor * task
+
+
+class ExecutorContract:
+    """For ``ais.executors`` plugins (where ``ais sweep`` runs its backtests). Provide ``executor``:
+    an instance, built as the CLI builds it (keyword options ``scheduler``, ``workers``); the
+    fixture may yield it and close it afterwards (the suite also calls ``close()`` itself)."""
+
+    def test_results_in_task_order(self, executor: Any) -> None:
+        # the first tasks take longest, so a pool finishes them last: the order must still be kept
+        tasks = [(n, 0.03 * (7 - n)) for n in range(8)]
+        results = executor.map(_square_after, tasks)
+        assert isinstance(results, Iterator), "map must return an iterator"
+        assert list(results) == [n * n for n in range(8)]
+
+    @staticmethod
+    def _assert_is_task_error(error: BaseException) -> None:
+        named = "ContractTaskError" in f"{type(error).__name__} {error}"
+        assert isinstance(error, ContractTaskError) or named, (
+            f"a task's exception must propagate as its type or an error naming it, got {error!r}"
+        )
+
+    def test_task_error_propagates(self, executor: Any) -> None:
+        with pytest.raises(Exception) as info:  # noqa: PT011 (the type is checked below)
+            list(executor.map(_fail_on_three, range(6)))
+        self._assert_is_task_error(info.value)
+
+    def test_usable_after_a_failed_task(self, executor: Any) -> None:
+        with pytest.raises(Exception) as info:  # noqa: PT011 (the type is checked below)
+            list(executor.map(_fail_on_three, range(6)))
+        self._assert_is_task_error(info.value)
+        assert list(executor.map(_identity, [1, 2])) == [1, 2]
+
+    def test_tasks_and_results_arrive_unchanged(self, executor: Any) -> None:
+        tasks: list[Any] = [
+            {"config": "ais.toml", "overrides": {"agents.fast.fast": 12, "guards.x.limit": 0.5}},
+            ("ais.toml", {"agents.fast.slow": 48}),
+            (len, [1, 2]),  # a tuple led by a callable is data, not a task to evaluate
+            [1.5, None, "text"],
+            None,
+        ]
+        assert list(executor.map(_identity, tasks)) == tasks
+
+    def test_module_level_callables(self, executor: Any) -> None:
+        assert list(executor.map(abs, [-3, 4])) == [3, 4]
+        assert list(executor.map(functools.partial(_scaled, 3), [1, 2, 5])) == [3, 6, 15]
+
+    def test_no_tasks(self, executor: Any) -> None:
+        assert list(executor.map(_identity, [])) == []
+
+    def test_one_task(self, executor: Any) -> None:
+        assert list(executor.map(_square_after, [(7, 0.0)])) == [49]
+
+    def test_several_maps(self, executor: Any) -> None:
+        for round_ in range(3):
+            assert list(executor.map(_identity, [round_, round_ + 1])) == [round_, round_ + 1]
+
+    def test_close_is_idempotent(self, executor: Any) -> None:
+        assert list(executor.map(_identity, [1, 2, 3])) == [1, 2, 3]
+        executor.close()
+        executor.close()
