@@ -20,6 +20,13 @@ TEST_DEPS = ["pytest>=8", "numpy>=1.26"]
 #: compare backtests with a peer framework (backtesting.py)
 CROSS_DEPS = ["playwright>=1.45", "backtesting==0.6.6"]
 PYTEST = ["pytest", "-q", "-p", "no:cacheprovider"]
+#: plugins whose tests need others beside them (test-time only, not dependencies): the dask executor
+#: runs real backtests on its cluster
+PLUGIN_TEST_PEERS = {
+    "ais-executor-dask": (
+        "ais-data-replay", "ais-agents-classic", "ais-arbitration-weighted", "ais-exchange-paper"
+    ),
+}
 
 
 def install_all(session: nox.Session, *, editable: bool = True) -> None:
@@ -57,7 +64,8 @@ def tests(session: nox.Session) -> None:
 def plugins(session: nox.Session, plugin: str) -> None:
     """Each plugin installed alone with core, as a user would (not editable), its own tests run:
     proves it declares its own dependencies."""
-    session.install("./core", f"./plugins/{plugin}", *TEST_DEPS)
+    extras = [f"./plugins/{name}" for name in PLUGIN_TEST_PEERS.get(plugin, ())]
+    session.install("./core", f"./plugins/{plugin}", *extras, *TEST_DEPS)
     session.run(*PYTEST, f"plugins/{plugin}/tests", *session.posargs)
 
 
