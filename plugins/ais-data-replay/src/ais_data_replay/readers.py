@@ -1,4 +1,5 @@
-"""Reading candle and funding files (CSV with the csv module; Parquet with pyarrow, imported lazily).
+"""Reading candle and funding files (CSV: a column-wise fast path for the usual file, the csv module
+row by row for anything else; Parquet with pyarrow, imported lazily).
 
 Rows go straight into columns (``array('q')`` of timestamps, one ``array('d')`` per value column):
 6 x 8 = 48 bytes a candle, against about 260 in a list of ``Candle`` tuples (the tuple, an int, five
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from importlib.resources.abc import Traversable
@@ -192,9 +194,75 @@ def _parquet_rows(source: Source, columns: Sequence[str], label: str) -> Iterato
         del lists  # this batch's Python values go before the next batch's come
 
 
+#: bytes of a CSV file converted at a time by the fast path: bounds its transient strings to a few MB
+FAST_CHUNK_BYTES = 1 << 18
+
+
+def _fast_csv(source: Source, columns: Sequence[str]) -> Loaded | None:
+    """The usual CSV file (plain numbers, one header, strictly increasing timestamps, no quoting, no
+    blank line inside) read 256 kB at a time, column by column with ``map(float, ...)``: several
+    times faster than row by row. ``None`` for anything else: the careful row-by-row reader then
+    reads the file and names the problem, if there is one."""
+    try:
+        handle = source.open("rb")
+    except OSError:
+        return None
+    with handle:
+        head = handle.readline().decode("utf-8-sig", "replace")
+        names = [h.strip().lower() for h in head.split(",")]
+        if any(c not in names for c in columns):
+            return None
+        index = [names.index(c) for c in columns]
+        width = len(names)
+        out = Columns(len(columns) - 1)
+        targets: tuple[array[Any], ...] = (out.times, *out.values)
+        rest = b""
+        while True:
+            block = handle.read(FAST_CHUNK_BYTES)
+            data = rest + block
+            if block:
+                cut = data.rfind(b"\n") + 1  # whole lines now, the partial last one with the next block
+                data, rest = data[:cut], data[cut:]
+            if b'"' in data:
+                return None
+            if b"\r" in data:
+                data = data.replace(b"\r\n", b"\n")
+                if b"\r" in data:
+                    return None
+            # bytes throughout: int() and float() parse ASCII bytes, no decoding needed
+            lines = data.split(b"\n")
+            while lines and not lines[-1].strip():
+                lines.pop()  # after the block's last newline; at the end, trailing blank lines
+            if lines:
+                tokens = b",".join(lines).split(b",")
+                if len(tokens) != width * len(lines):
+                    return None  # a short, long or blank line
+                try:
+                    out.times.extend(map(int, tokens[index[0] :: width]))
+                    for target, i in zip(targets[1:], index[1:], strict=True):
+                        target.extend(map(float, tokens[i::width]))
+                except (ValueError, OverflowError):
+                    return None
+            if not block:
+                break
+    stamps = out.times.tolist()
+    if not stamps or stamps != sorted(stamps) or len(set(stamps)) != len(stamps):
+        return None  # no rows, or repeated or unsorted rows: the careful reader drops or reports them
+    try:  # a sum is finite only if every term is (fsum: no spurious overflow of the partial sums)
+        if not all(isfinite(math.fsum(column)) for column in out.values):
+            return None
+    except OverflowError:
+        return None
+    return Loaded(out, 0)
+
+
 def _load(
     source: Source, label: str, columns: Sequence[str], build: Callable[[Sequence[Any]], Row]
 ) -> Loaded:
+    if not source.name.lower().endswith(PARQUET_SUFFIXES):
+        fast = _fast_csv(source, columns)
+        if fast is not None:
+            return fast
     if source.name.lower().endswith(PARQUET_SUFFIXES):
         unit, rows_in = "row", _parquet_rows(source, columns, label)
     else:
