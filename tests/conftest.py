@@ -3,6 +3,7 @@ third-party plugins built and installed with pip-compatible tooling into tempora
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -82,3 +83,84 @@ def build_plugin(tmp_path: Path, dist: str, kind: str, entry: str, source: str) 
     )
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     return target
+
+
+MOMENTUM_AGENTS = """\
+[agents.fast_momentum]
+plugin = "momentum"
+fast = 12
+slow = 48
+[agents.slow_momentum]
+plugin = "momentum"
+weight = 0.6
+fast = 36
+slow = 144
+"""
+
+#: two guards that bite on the bundled market (some orders are throttled), so rejections show
+SOME_GUARDS = """\
+[guards.max_position_weight]
+max_weight = 0.15
+[guards.order_rate]
+max_orders = 6
+per_seconds = 3600
+"""
+
+NINE_PAIRS = [
+    "ETH/BTC", "LTC/BTC", "XMR/BTC", "ZEC/BTC", "DASH/BTC", "ETC/BTC", "ADA/BTC", "XLM/BTC", "TRX/BTC"
+]
+
+
+def write_backtest_config(
+    folder: Path,
+    *,
+    symbols: list[str] = NINE_PAIRS,
+    data: str = 'bundled = "binance-5m-2018-01"',
+    agents: str = MOMENTUM_AGENTS,
+    arbitration: str = "min_confidence = 0.05",
+    guards: str = SOME_GUARDS,
+    quote: str = "BTC",
+    target_weight: float = 0.10,
+    max_weight: float = 0.15,
+    fee_bps: float = 10,
+    slippage_bps: float = 5,
+    extra: str = "",
+) -> Path:
+    """A backtest ``ais.toml`` in ``folder`` (its store beside it, ``events.sqlite``): by default the
+    default configuration's market and momentum agents, the weighted arbitration, two guards, and the
+    paper venue with fees and slippage. Each part can be replaced; ``extra`` is appended as is."""
+    path = folder / "ais.toml"
+    head = textwrap.dedent(
+        f"""\
+        [ais]
+        mode = "backtest"
+        symbols = {json.dumps(symbols)}
+        [store]
+        path = "{folder / 'events.sqlite'}"
+        [portfolio]
+        initial_cash = 1.0
+        quote_currency = "{quote}"
+        target_weight = {target_weight}
+        max_weight = {max_weight}
+        [data.market]
+        plugin = "replay"
+        """
+    )
+    venue = textwrap.dedent(
+        f"""\
+        [exchanges.paper]
+        balances = {{ {quote} = 1.0 }}
+        fee_bps = {fee_bps}
+        slippage_bps = {slippage_bps}
+        """
+    )
+    parts = [
+        head + data + "\n",
+        textwrap.dedent(agents),
+        "[arbitration.weighted]\n" + textwrap.dedent(arbitration),
+        textwrap.dedent(guards),
+        venue,
+        textwrap.dedent(extra),
+    ]
+    path.write_text("\n".join(part.rstrip("\n") + "\n" for part in parts if part.strip()))
+    return path

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA, run_ais
+from conftest import SHARED_DATA, run_ais, write_backtest_config
 
 from ais.backtest import run_backtest
 
@@ -19,35 +19,17 @@ FUTURES = SHARED_DATA / "binance-futures-2021-11"
 
 def config(folder: Path, symbols: list[str], agents: str, data: str = 'bundled = "binance-5m-2018-01"',
            quote: str = "BTC", arbitration: str = "") -> str:
-    path = folder / "ais.toml"
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            [ais]
-            mode = "backtest"
-            symbols = {json.dumps(symbols)}
-            [store]
-            path = "{folder / 'events.sqlite'}"
-            [portfolio]
-            initial_cash = 1.0
-            quote_currency = "{quote}"
-            target_weight = 0.2
-            max_weight = 0.3
-            [data.market]
-            plugin = "replay"
-            {data}
-            [arbitration.weighted]
-            min_confidence = 0.0
-            {arbitration}
-            [guards.max_leverage]
-            max_leverage = 2.0
-            [exchanges.paper]
-            balances = {{ {quote} = 1.0 }}
-            fee_bps = 10
-            slippage_bps = 5
-            """
-        )
-        + textwrap.dedent(agents)
+    """One agent (or a few) alone, every signal eligible (no minimum confidence), one guard."""
+    path = write_backtest_config(
+        folder,
+        symbols=symbols,
+        data=data,
+        agents=agents,
+        arbitration="min_confidence = 0.0\n" + textwrap.dedent(arbitration),
+        guards="[guards.max_leverage]\nmax_leverage = 2.0\n",
+        quote=quote,
+        target_weight=0.2,
+        max_weight=0.3,
     )
     return str(path)
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA, one_line_error, run_ais
+from conftest import NINE_PAIRS, SHARED_DATA, one_line_error, run_ais, write_backtest_config
 
 from ais.testing import read_candles
 
-SYMBOLS = ["ETH/BTC", "LTC/BTC", "XMR/BTC", "ZEC/BTC", "DASH/BTC", "ETC/BTC", "ADA/BTC", "XLM/BTC", "TRX/BTC"]
+SYMBOLS = NINE_PAIRS
 
 
 def write_config(
@@ -26,48 +25,9 @@ def write_config(
     slippage_bps: float = 5,
     research: str = "",
 ) -> Path:
-    path = folder / "ais.toml"
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            [ais]
-            mode = "backtest"
-            symbols = {json.dumps(symbols)}
-            [store]
-            path = "{folder / 'events.sqlite'}"
-            [portfolio]
-            initial_cash = 1.0
-            quote_currency = "BTC"
-            target_weight = 0.10
-            max_weight = 0.15
-            [data.market]
-            plugin = "replay"
-            {data}
-            [agents.fast_momentum]
-            plugin = "momentum"
-            fast = 12
-            slow = 48
-            [agents.slow_momentum]
-            plugin = "momentum"
-            weight = 0.6
-            fast = 36
-            slow = 144
-            [arbitration.weighted]
-            min_confidence = 0.05
-            [guards.max_position_weight]
-            max_weight = 0.15
-            [guards.order_rate]
-            max_orders = 6
-            per_seconds = 3600
-            [exchanges.paper]
-            balances = {{ BTC = 1.0 }}
-            fee_bps = {fee_bps}
-            slippage_bps = {slippage_bps}
-            """
-        )
-        + textwrap.dedent(research)
+    return write_backtest_config(
+        folder, symbols=symbols, data=data, fee_bps=fee_bps, slippage_bps=slippage_bps, extra=research
     )
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_ais
+from conftest import run_ais, write_backtest_config
 
 from ais.backtest.report import OPTIONAL_SECTIONS, SECTIONS, fmt_pct, write_report
 from ais.backtest.run import run_backtest
@@ -46,47 +45,9 @@ else:
 
 
 def write_config(folder: Path, symbols: list[str]) -> Path:
-    """The default configuration as a backtest: two momentum agents, the standard guards (so some
-    orders are rejected), the paper exchange, the bundled market (real Binance 5-minute candles)."""
-    path = folder / "ais.toml"
-    path.write_text(textwrap.dedent(f"""\
-        [ais]
-        mode = "backtest"
-        symbols = {json.dumps(symbols)}
-        [store]
-        path = "{folder / 'events.sqlite'}"
-        [portfolio]
-        initial_cash = 1.0
-        quote_currency = "BTC"
-        target_weight = 0.10
-        max_weight = 0.15
-        [data.market]
-        plugin = "replay"
-        bundled = "binance-5m-2018-01"
-        [agents.fast_momentum]
-        plugin = "momentum"
-        fast = 12
-        slow = 48
-        [agents.slow_momentum]
-        plugin = "momentum"
-        weight = 0.6
-        fast = 36
-        slow = 144
-        [arbitration.weighted]
-        min_confidence = 0.05
-        [guards.max_position_weight]
-        max_weight = 0.15
-        [guards.min_liquidity]
-        max_volume_share = 0.05
-        [guards.order_rate]
-        max_orders = 6
-        per_seconds = 3600
-        [exchanges.paper]
-        balances = {{ BTC = 1.0 }}
-        fee_bps = 10
-        slippage_bps = 5
-        """))
-    return path
+    """The default configuration's market and momentum agents as a backtest, with guards that reject
+    some orders, the paper exchange, the bundled market (real Binance 5-minute candles)."""
+    return write_backtest_config(folder, symbols=symbols)
 
 
 @pytest.fixture(scope="module")

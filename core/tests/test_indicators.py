@@ -10,6 +10,7 @@ import pytest
 
 from ais.indicators import (
     Atr,
+    DualMean,
     Ema,
     RollingExtremes,
     RollingMean,
@@ -57,6 +58,25 @@ def test_rolling_mean_does_not_drift_over_a_long_run() -> None:
     for v in values:
         rolling.push(v)
     assert rolling.mean == pytest.approx(math.fsum(values[-7:]) / 7, rel=1e-12)
+
+
+@pytest.mark.parametrize(("fast", "slow"), [(1, 2), (10, 50), (12, 48), (36, 144)])
+def test_dual_mean(eth: np.ndarray, fast: int, slow: int) -> None:
+    closes = eth[:, 4]
+    means = DualMean(fast, slow)
+    got_fast, got_slow = [], []
+    for i, c in enumerate(closes):
+        means.push(c)
+        assert means.full == (i >= slow - 1)
+        if means.full:
+            got_fast.append(means.fast_mean)
+            got_slow.append(means.slow_mean)
+    close_to(got_fast, windows(closes, fast).mean(axis=1)[slow - fast :])
+    close_to(got_slow, windows(closes, slow).mean(axis=1))
+    means.reset()
+    assert (means.count, means.full, means.fast_mean) == (0, False, 0.0)
+    with pytest.raises(ValueError, match=">= 11"):
+        DualMean(10, 10)
 
 
 @pytest.mark.parametrize("n", [2, 20, 288])

@@ -9,6 +9,7 @@ the window (the tests check them against numpy to 1e-9 relative on real candles)
 ``reset()`` forgets everything: call it after missing data, so a window never spans a hole.
 
 - ``RollingMean``: mean of the last ``size`` values.
+- ``DualMean``: means of the last ``fast`` and ``slow`` values of one series, one ring (crossovers).
 - ``RollingMoments``: mean, variance, standard deviation and z-score over a window.
 - ``RollingSums``: the sums of several aligned series over one window (VWAP = Σpv / Σv).
 - ``RollingRegression``: ordinary least squares of y on x over a window (hedge ratios, trend slope).
@@ -26,6 +27,7 @@ from math import fsum, sqrt
 
 __all__ = [
     "Atr",
+    "DualMean",
     "Ema",
     "RollingExtremes",
     "RollingMean",
@@ -94,6 +96,73 @@ class RollingMean:
         self._pos = 0
         self._count = 0
         self._sum = 0.0
+
+
+class DualMean:
+    """The means of the last ``fast`` and of the last ``slow`` values of one series (``fast < slow``):
+    a moving-average crossover's two averages from one push and one ring buffer, the fast sum taking
+    its leaving value ``fast`` places back in the slow ring."""
+
+    __slots__ = ("_buffer", "_count", "_fast", "_pos", "_slow", "fast_sum", "slow_sum")
+
+    def __init__(self, fast: int, slow: int) -> None:
+        _check_size(fast)
+        _check_size(slow, fast + 1)
+        self._fast = fast
+        self._slow = slow
+        self._buffer = [0.0] * slow
+        self._pos = 0
+        self._count = 0
+        self.fast_sum = 0.0
+        self.slow_sum = 0.0
+
+    def push(self, value: float) -> None:
+        buffer = self._buffer
+        pos = self._pos
+        count = self._count
+        slow = self._slow
+        fast = self._fast
+        if count < slow:
+            count = self._count = count + 1
+            self.slow_sum += value
+        else:
+            self.slow_sum += value - buffer[pos]
+        if count <= fast:
+            self.fast_sum += value
+        else:  # the value pushed `fast` places ago (a negative index wraps round the full ring)
+            self.fast_sum += value - buffer[pos - fast]
+        buffer[pos] = value
+        pos += 1
+        if pos == slow:
+            pos = 0
+            if count == slow:  # drop the accumulated rounding residue
+                self.slow_sum = fsum(buffer)
+                self.fast_sum = fsum(buffer[slow - fast :])
+        self._pos = pos
+
+    @property
+    def full(self) -> bool:
+        """Whether ``slow`` values have been pushed since the last reset (both means defined)."""
+        return self._count == self._slow
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @property
+    def fast_mean(self) -> float:
+        n = min(self._count, self._fast)
+        return self.fast_sum / n if n else 0.0
+
+    @property
+    def slow_mean(self) -> float:
+        return self.slow_sum / self._count if self._count else 0.0
+
+    def reset(self) -> None:
+        self._pos = 0
+        self._count = 0
+        self.fast_sum = 0.0
+        self.slow_sum = 0.0
 
 
 class RollingSums:

@@ -7,6 +7,7 @@ objects per bar.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -43,28 +44,31 @@ class EquityCurve:
 
 
 class EquityRecorder:
-    """``Run.on_bar``: appends the ledger's state and the bar's closes after every cycle."""
+    """``record`` (for ``Run.on_bar``) appends the ledger's state and the bar's closes to ``curve``
+    after every cycle. Called once per bar, it reads only locals of a closure (bound ``append``
+    methods, the ledger, the coordinator), not attributes."""
 
-    __slots__ = ("_coordinator", "_ledger", "curve")
+    __slots__ = ("curve", "record")
 
     def __init__(self, ledger: Ledger, coordinator: Coordinator, initial: float) -> None:
-        self.curve = EquityCurve(initial)
-        self._ledger = ledger
-        self._coordinator = coordinator
-
-    def __call__(self, now: int) -> None:
-        curve = self.curve
-        ledger = self._ledger
-        curve.ts.append(now)
-        curve.nav.append(ledger.nav)
-        curve.gross.append(ledger.gross)
-        snapshot = self._coordinator.snapshot
-        if snapshot is None:
-            return
+        curve = self.curve = EquityCurve(initial)
+        add_ts, add_nav, add_gross = curve.ts.append, curve.nav.append, curve.gross.append
         closes = curve.closes
-        for symbol, candle in snapshot.candles.items():
-            series = closes.get(symbol)
-            if series is None:
-                series = closes[symbol] = (array("q"), array("d"))
-            series[0].append(now)
-            series[1].append(candle.close)
+        adders: dict[str, tuple[Callable[[int], None], Callable[[float], None]]] = {}
+
+        def record(now: int) -> None:
+            add_ts(now)
+            add_nav(ledger.nav)
+            add_gross(ledger.gross)
+            snapshot = coordinator.snapshot
+            if snapshot is None:
+                return
+            for symbol, candle in snapshot.candles.items():
+                add = adders.get(symbol)
+                if add is None:
+                    series = closes[symbol] = (array("q"), array("d"))
+                    add = adders[symbol] = (series[0].append, series[1].append)
+                add[0](now)
+                add[1](candle.close)
+
+        self.record: Callable[[int], None] = record

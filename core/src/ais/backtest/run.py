@@ -79,7 +79,7 @@ def run_backtest(
         host=host,
     )
     recorder = EquityRecorder(run.ledger, run.coordinator, run.config.portfolio.initial_cash)
-    run.on_bar = recorder
+    run.on_bar = recorder.record
     if before is not None:
         before(run)
     summary = run.execute(on_cycle)

@@ -86,7 +86,8 @@ class Coordinator:
         self._assess = host.has_guard_assessments()
         self._rules: dict[tuple[str, str], MarketRules] = {}
         self._fill_since = 0
-        self._snapshot: MarketSnapshot | None = None
+        #: the market of the current (or last) cycle
+        self.snapshot: MarketSnapshot | None = None
 
     # -- the cycle ----------------------------------------------------------------------------
 
@@ -99,7 +100,7 @@ class Coordinator:
             snapshot = self._snapshot_of(self.symbols, now)
             if snapshot is None:
                 snapshot = MarketSnapshot(now)
-            self._snapshot = snapshot
+            self.snapshot = snapshot
             for key, on_market in self._on_market:  # noqa: B007 - `key` names the venue if it raises
                 on_market(snapshot)
         except Exception as exc:
@@ -281,10 +282,6 @@ class Coordinator:
         self.risk.state_reason = reason
         if state is RiskState.HALTED:
             self.kill_switch_tripped()
-
-    @property
-    def snapshot(self) -> MarketSnapshot | None:
-        return self._snapshot
 
 
 def _plugin_failed(exc: Exception, key: str) -> PluginError:

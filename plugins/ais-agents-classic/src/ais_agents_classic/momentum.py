@@ -12,7 +12,7 @@ from ais import PluginConfig
 from ais.context import AgentContext
 from ais.domain.market import Candle, MarketSnapshot
 from ais.domain.signals import Direction, Signal
-from ais.indicators import RollingMean
+from ais.indicators import DualMean, RollingMean
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
 from ais_agents_classic.common import RESET, SKIP, bar_step, gap_exit, liquidity_score
@@ -62,11 +62,10 @@ class MomentumConfig(PluginConfig):
 class _SymbolState:
     """Everything the agent knows about one symbol. Never shared across symbols."""
 
-    __slots__ = ("fast", "last_open", "outcomes", "quote_volume", "slow", "view")
+    __slots__ = ("last_open", "means", "outcomes", "quote_volume", "view")
 
     def __init__(self, fast: int, slow: int) -> None:
-        self.fast = RollingMean(fast)
-        self.slow = RollingMean(slow)
+        self.means = DualMean(fast, slow)  # SMA(fast) and SMA(slow) of the closes, one push a bar
         self.quote_volume = RollingMean(slow)
         self.last_open: int | None = None  # open time (ms) of the last bar consumed
         self.view: Direction | None = None  # the view last emitted since the last reset
@@ -74,8 +73,7 @@ class _SymbolState:
 
     def reset(self) -> None:
         """Start warming up again (missing bars: the windows would span the hole)."""
-        self.fast.reset()
-        self.slow.reset()
+        self.means.reset()
         self.quote_volume.reset()
         self.view = None
 
@@ -119,9 +117,9 @@ class Momentum(Plugin[MomentumConfig]):
     def indicators(self, symbol: str) -> tuple[float, float] | None:
         """``(SMA_fast, SMA_slow)`` of ``symbol`` after its warm-up, else ``None``."""
         state = self._states.get(symbol)
-        if state is None or not state.slow.full:
+        if state is None or not state.means.full:
             return None
-        return state.fast.mean, state.slow.mean
+        return state.means.fast_mean, state.means.slow_mean
 
     def track_record(self, symbol: str) -> tuple[int, int]:
         """``(hits, settled signals)`` of this agent on ``symbol``."""
@@ -161,15 +159,16 @@ class Momentum(Plugin[MomentumConfig]):
         outcomes = state.outcomes
         if outcomes.pending and outcomes.pending[0][0] <= close_ms:
             outcomes.settle(close_ms, close, bar_ms)
-        fast = state.fast.push(close)
-        slow_window = state.slow
-        slow = slow_window.push(close)
+        means = state.means
+        means.push(close)
         state.quote_volume.push(close * bar.volume)
-        if not slow_window.full:
+        if not means.full:
             if was is Direction.LONG or was is Direction.SHORT:  # the first bar after a gap closes it
                 liquidity = liquidity_score(state.quote_volume.mean, self._liquidity_ref)
                 return gap_exit(self.name, symbol, was, outcomes, self._horizon, liquidity, close_ms, bar_ms)
             return None  # warming up
+        fast = means.fast_sum / self._fast
+        slow = means.slow_sum / self._slow
         if slow <= 0.0:
             return None  # not a price series: no meaningful strength
         strength = (fast - slow) / slow
