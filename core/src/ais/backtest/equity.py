@@ -44,16 +44,25 @@ class EquityCurve:
 
 
 class EquityRecorder:
-    """``record`` (for ``Run.on_bar``) appends the ledger's state and the bar's closes to ``curve``
-    after every cycle. Called once per bar, it reads only locals of a closure (bound ``append``
-    methods, the ledger, the coordinator), not attributes."""
+    """``record`` (for ``Run.on_bar``) appends the ledger's state, and with ``closes`` each bar's
+    closes (what the report draws trades on), to ``curve`` after every cycle. Called once per bar, it
+    reads only locals of a closure (bound ``append`` methods, the ledger, the coordinator)."""
 
     __slots__ = ("curve", "record")
 
-    def __init__(self, ledger: Ledger, coordinator: Coordinator, initial: float) -> None:
+    def __init__(self, ledger: Ledger, coordinator: Coordinator, initial: float, closes: bool = True) -> None:
         curve = self.curve = EquityCurve(initial)
         add_ts, add_nav, add_gross = curve.ts.append, curve.nav.append, curve.gross.append
-        closes = curve.closes
+
+        def record_nav(now: int) -> None:
+            add_ts(now)
+            add_nav(ledger.nav)
+            add_gross(ledger.gross)
+
+        if not closes:
+            self.record: Callable[[int], None] = record_nav
+            return
+        series_of = curve.closes
         adders: dict[str, tuple[Callable[[int], None], Callable[[float], None]]] = {}
 
         def record(now: int) -> None:
@@ -66,9 +75,9 @@ class EquityRecorder:
             for symbol, candle in snapshot.candles.items():
                 add = adders.get(symbol)
                 if add is None:
-                    series = closes[symbol] = (array("q"), array("d"))
+                    series = series_of[symbol] = (array("q"), array("d"))
                     add = adders[symbol] = (series[0].append, series[1].append)
                 add[0](now)
                 add[1](candle.close)
 
-        self.record: Callable[[int], None] = record
+        self.record = record

@@ -59,11 +59,13 @@ def run_backtest(
     host: PluginHost | None = None,
     on_cycle: Callable[[int, int], None] | None = None,
     before: Callable[[Any], None] | None = None,
+    closes: bool = True,
 ) -> BacktestResult:
     """Run ``config`` as a backtest over the bars closing in [``start_ms``, ``end_ms``] and measure it.
 
     ``before(run)`` is called with the wired ``Run`` before it starts (the CLI sizes its progress
-    bar there)."""
+    bar there). ``closes``: record every bar's closes in ``curve.closes`` (the report draws the trades
+    on them; nothing else needs them)."""
     from ais.engine.runner import Run, RunOptions
 
     run = Run(
@@ -78,14 +80,16 @@ def run_backtest(
         ),
         host=host,
     )
-    recorder = EquityRecorder(run.ledger, run.coordinator, run.config.portfolio.initial_cash)
+    recorder = EquityRecorder(run.ledger, run.coordinator, run.config.portfolio.initial_cash, closes)
     run.on_bar = recorder.record
     if before is not None:
         before(run)
     summary = run.execute(on_cycle)
     curve = recorder.curve
     curve.initial = run.initial_equity
-    last_prices = {s: (ts[-1], closes[-1]) for s, (ts, closes) in curve.closes.items() if ts}
+    # trades still open are marked where the NAV is: the ledger's last price, at the end of the run
+    end = curve.ts[-1] if len(curve.ts) else 0
+    last_prices = {symbol: (end, price) for symbol, price in run.ledger.prices.items()}
     trades = read_trades(Path(summary["store"]), summary["run_id"], last_prices)
     metrics = compute_metrics(
         curve,

@@ -122,6 +122,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             end_ms=stop,
             on_cycle=lambda n, now: update(n, total[0]),
             before=before,
+            closes=report is not None,
         )
     if args.monte_carlo:
         from ais.backtest.montecarlo import monte_carlo
