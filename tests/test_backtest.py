@@ -278,6 +278,12 @@ def test_research_errors_are_one_line(tmp_path: Path) -> None:
     bad = write_config(tmp_path, symbols=["ETH/BTC"], research=typo)
     result = run_ais("sweep", "--config", str(bad), secret=False)
     assert result.returncode == 2 and "agents.nosuch.fast: no table [agents.nosuch]" in one_line_error(result)
-    bad.write_text(bad.read_text().replace('"agents.nosuch.fast"', '"fast"'))
+    # a value the plugin refuses, found in a worker process: still one line naming the key
+    refused = '"agents.fast_momentum.fast" = [6, -1]'
+    bad.write_text(bad.read_text().replace('"agents.nosuch.fast" = [6, 12]', refused))
+    result = run_ais("sweep", "--config", str(bad), "--workers", "2", secret=False)
+    assert result.returncode == 2
+    assert "agents.fast_momentum.fast: must be an integer > 0 (got -1)" in one_line_error(result)
+    bad.write_text(bad.read_text().replace(refused, '"fast" = [6, 12]'))
     result = run_ais("sweep", "--config", str(bad), secret=False)
     assert result.returncode == 2 and "<kind>.<instance>.<key>" in one_line_error(result)
