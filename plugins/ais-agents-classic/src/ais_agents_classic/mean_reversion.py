@@ -10,14 +10,14 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from ais import PluginConfig
+from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
 from ais.context import AgentContext
 from ais.domain.market import Candle, MarketSnapshot
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean, RollingMoments
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
-from ais_agents_classic.common import RESET, SKIP, band_view, bar_step, check_bands, gap_exit, liquidity_score
-from ais_agents_classic.outcomes import Outcomes
+from ais_agents_classic.common import band_view, check_bands, gap_exit
 
 _NONE: tuple[Signal, ...] = ()
 _SIGN = {Direction.LONG: 1, Direction.SHORT: -1}

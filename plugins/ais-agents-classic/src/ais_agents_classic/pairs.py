@@ -10,14 +10,13 @@ from typing import Self
 from pydantic import Field, field_validator, model_validator
 
 from ais import PluginConfig
+from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
 from ais.context import AgentContext
 from ais.domain.market import Candle, MarketSnapshot
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean, RollingMoments, RollingRegression
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
-from ais_agents_classic.common import RESET, SKIP, bar_step, liquidity_score
-from ais_agents_classic.outcomes import Outcomes
 
 _NONE: tuple[Signal, ...] = ()
 _LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
@@ -102,11 +101,7 @@ class _PairOutcomes(Outcomes):
             due_ms, sign, a0, b0, wa, wb = entries.popleft()
             if now_ms - due_ms >= bar_ms:
                 continue  # the joint bar at the horizon is missing: no honest measurement
-            move = sign * (wa * (a / a0 - 1.0) - wb * (b / b0 - 1.0))
-            self.count += 1
-            self.total_move += move
-            if move > 0.0:
-                self.hits += 1
+            self.add(sign * (wa * (a / a0 - 1.0) - wb * (b / b0 - 1.0)))
 
 
 class _PairState:

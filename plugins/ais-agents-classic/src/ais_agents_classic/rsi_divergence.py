@@ -9,14 +9,14 @@ from math import tanh
 from pydantic import Field
 
 from ais import PluginConfig
+from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
 from ais.context import AgentContext
 from ais.domain.market import Candle, MarketSnapshot
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingExtremes, RollingMean, Rsi
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
-from ais_agents_classic.common import RESET, SKIP, bar_step, gap_exit, liquidity_score
-from ais_agents_classic.outcomes import Outcomes
+from ais_agents_classic.common import gap_exit
 
 _NONE: tuple[Signal, ...] = ()
 _LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT

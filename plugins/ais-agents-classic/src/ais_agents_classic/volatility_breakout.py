@@ -8,14 +8,13 @@ from math import tanh
 from pydantic import Field
 
 from ais import PluginConfig
+from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
 from ais.context import AgentContext
 from ais.domain.market import Candle, MarketSnapshot
 from ais.domain.signals import Direction, Signal
 from ais.indicators import Atr, RollingExtremes, RollingMean
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
-from ais_agents_classic.common import RESET, SKIP, bar_step, liquidity_score
-from ais_agents_classic.outcomes import Outcomes
 
 _NONE: tuple[Signal, ...] = ()
 _LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT

@@ -9,14 +9,13 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from ais import PluginConfig
+from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
 from ais.context import AgentContext
 from ais.domain.market import Candle, FundingRate, MarketSnapshot
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean, RollingMoments
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
-from ais_agents_intel.common import RESET, SKIP, bar_step, liquidity_score
-from ais_agents_intel.outcomes import Outcomes
 
 _NONE: tuple[Signal, ...] = ()
 _SIGN = {Direction.LONG: 1, Direction.SHORT: -1}

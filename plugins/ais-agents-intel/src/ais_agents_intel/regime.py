@@ -9,13 +9,13 @@ from typing import Literal, Self, get_args
 from pydantic import Field, model_validator
 
 from ais import PluginConfig
+from ais.agentkit import RESET, SKIP, bar_step
 from ais.context import AgentContext
 from ais.domain.market import Candle, MarketSnapshot
 from ais.domain.signals import Signal
 from ais.indicators import RollingMoments, RollingRegression
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
-from ais_agents_intel.common import RESET, SKIP, bar_step
 
 #: The regimes published with ``shared.publish(topic, symbol, regime)``. They must match, string for
 #: string, the ``Regime`` of the weighted arbitration (``ais_arbitration_weighted.scoring``), which reads
