@@ -99,14 +99,15 @@ def compute_metrics(
     cagr = growth ** (1.0 / years) - 1.0 if years > 0 and growth > 0 else None
     mean = _mean(returns)
     std = _sample_std(returns, mean)
-    downside = math.sqrt(math.fsum(min(r, 0.0) ** 2 for r in returns) / len(returns)) if returns else 0.0
+    losses_sq = [r * r for r in returns if r < 0.0]
+    downside = math.sqrt(math.fsum(losses_sq) / len(returns)) if returns else 0.0
     root = math.sqrt(per_year)
     dd = drawdown(ts, nav, initial)
     closed = [t for t in trades if not t.open]
     wins = [t.pnl for t in closed if t.pnl > 0]
     losses = [t.pnl for t in closed if t.pnl <= 0]
     gross_loss = -math.fsum(losses)
-    exposed = sum(1 for g in curve.gross if g > 0)
+    exposed = len(curve.gross) - curve.gross.count(0.0)  # gross exposure is never negative
     mean_nav = _mean(nav) if nav else initial
     sharpe = _ratio(mean, std)
     sortino = _ratio(mean, downside)
