@@ -103,7 +103,7 @@ class DualMean:
     a moving-average crossover's two averages from one push and one ring buffer, the fast sum taking
     its leaving value ``fast`` places back in the slow ring."""
 
-    __slots__ = ("_buffer", "_count", "_fast", "_pos", "_slow", "fast_sum", "slow_sum")
+    __slots__ = ("_buffer", "_count", "_fast", "_pos", "_slow", "fast_sum", "full", "slow_sum")
 
     def __init__(self, fast: int, slow: int) -> None:
         _check_size(fast)
@@ -115,6 +115,9 @@ class DualMean:
         self._count = 0
         self.fast_sum = 0.0
         self.slow_sum = 0.0
+        #: whether ``slow`` values have been pushed since the last reset (both means defined); a plain
+        #: attribute, not a property: agents read it every bar
+        self.full = False
 
     def push(self, value: float) -> None:
         buffer = self._buffer
@@ -125,6 +128,8 @@ class DualMean:
         if count < slow:
             count = self._count = count + 1
             self.slow_sum += value
+            if count == slow:
+                self.full = True
         else:
             self.slow_sum += value - buffer[pos]
         if count <= fast:
@@ -139,11 +144,6 @@ class DualMean:
                 self.slow_sum = fsum(buffer)
                 self.fast_sum = fsum(buffer[slow - fast :])
         self._pos = pos
-
-    @property
-    def full(self) -> bool:
-        """Whether ``slow`` values have been pushed since the last reset (both means defined)."""
-        return self._count == self._slow
 
     @property
     def count(self) -> int:
@@ -163,6 +163,7 @@ class DualMean:
         self._count = 0
         self.fast_sum = 0.0
         self.slow_sum = 0.0
+        self.full = False
 
 
 class RollingSums:

@@ -21,7 +21,7 @@ from ais.domain.risk import RiskState
 from ais.domain.signals import Signal
 from ais.errors import PluginError
 from ais.oms.manager import CLIENT_ID_PREFIX, OrderManager, order_payload
-from ais.plugins.host import ExchangeHandle, PluginHost
+from ais.plugins.host import ExchangeHandle, PluginHost, ignore_market
 from ais.portfolio.allocator import Allocator
 from ais.portfolio.ledger import Ledger
 from ais.risk.engine import RiskEngine
@@ -81,7 +81,11 @@ class Coordinator:
         self._short = run_id.split("-")[-1][:8]
         self._agents = host.agent_runner(shared)
         self._arbitration = ArbitrationContext(host.agent_weights(), shared)
-        self._on_market = [(f"exchanges.{name}", ex.on_market) for name, ex in exchanges.items()]
+        self._on_market = [
+            (f"exchanges.{name}", ex.on_market)
+            for name, ex in exchanges.items()
+            if ex.on_market is not ignore_market
+        ]
         self._data_key, self._snapshot_of = host.snapshot_source()
         self._assess = host.has_guard_assessments()
         self._rules: dict[tuple[str, str], MarketRules] = {}

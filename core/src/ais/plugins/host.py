@@ -390,8 +390,23 @@ class PluginHost:
             positions=one("ais_exchange_positions", lambda: ()),
             fills=one("ais_exchange_fills", lambda since_ms: ()),
             market_rules=one("ais_exchange_market_rules", lambda symbol: None),
-            on_market=one("ais_exchange_on_market", lambda snapshot: None),
+            on_market=self._on_market_of(key, one("ais_exchange_on_market", ignore_market)),
         )
+
+    def _on_market_of(self, key: str, hook: Call) -> Call:
+        """The per-bar call of a venue: an ``ExchangeAdapter`` that keeps the base class's hook is called
+        at its ``on_market`` directly (one call less a bar), and one without ``on_market`` not at all."""
+        from ais.exchange import ExchangeAdapter
+
+        obj = self.instances[key].obj
+        if not isinstance(obj, ExchangeAdapter):
+            return hook
+        cls = type(obj)
+        if cls.ais_exchange_on_market is not ExchangeAdapter.ais_exchange_on_market:
+            return hook  # the adapter overrides the hook itself
+        if cls.on_market is ExchangeAdapter.on_market:
+            return ignore_market
+        return obj.on_market
 
     # -- integrations -------------------------------------------------------------------------
 
@@ -431,6 +446,10 @@ class PluginHost:
 
 def _failed(key: str, hook: str, exc: Exception) -> PluginError:
     return PluginError(f"{key}: {hook} failed: {type(exc).__name__}: {exc}")
+
+
+def ignore_market(snapshot: MarketSnapshot) -> None:
+    """The per-bar call of a venue that does nothing with the market (the coordinator skips it)."""
 
 
 def _named(key: str, hook: str, call: Call) -> Call:
