@@ -1,4 +1,4 @@
-"""ais.agentkit: bar acceptance, liquidity score, the track record (with and without carry)."""
+"""ais.agentkit: per-symbol agents, bar acceptance, liquidity score, the track record (with carry)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import math
 
 import pytest
 
-from ais.agentkit import RESET, SKIP, USE, Outcomes, bar_step, liquidity_score
+from ais import PluginConfig
+from ais.agentkit import RESET, SKIP, USE, Outcomes, SymbolAgent, bar_step, liquidity_score
+from ais.context import AgentContext, SharedState
+from ais.domain.market import Candle, MarketSnapshot
+from ais.domain.signals import Direction, Signal
+from ais.testing import FakeMarket, synthetic_candles
 
 BAR = 300_000
 
@@ -58,3 +63,42 @@ def test_carry_is_paid_by_longs_and_received_by_shorts() -> None:
     assert (record.hits, record.count) == (1, 2)
     record.add(-0.01)
     assert (record.hits, record.count) == (1, 3)
+
+
+class _Count:
+    __slots__ = ("bars", "outcomes")
+
+    def __init__(self) -> None:
+        self.bars = 0
+        self.outcomes = Outcomes()
+
+
+class _EveryTenth(SymbolAgent[PluginConfig, _Count]):
+    """Says LONG on every tenth bar of a symbol, counting each symbol's bars on its own."""
+
+    def new_state(self) -> _Count:
+        return _Count()
+
+    def _update(self, symbol: str, state: _Count, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
+        state.bars += 1
+        if state.bars % 10:
+            return None
+        state.outcomes.add(0.01)
+        return Signal(symbol, Direction.LONG, 0.5, 0.01, 60, 0.5, f"bar {state.bars}", bar.ts + bar_ms)
+
+
+def test_symbol_agent_keeps_one_state_per_symbol() -> None:
+    agent = _EveryTenth("tenth", PluginConfig())
+    market = FakeMarket(
+        {"AAA/USD": synthetic_candles(30, seed=1), "BBB/USD": synthetic_candles(20, seed=2)}
+    )
+    context = AgentContext("tenth", SharedState())
+    out = [s for snap in market.snapshots() for s in agent.ais_agent_signals(snap, context)]
+    assert sorted((s.symbol, s.rationale) for s in out) == [
+        ("AAA/USD", "bar 10"), ("AAA/USD", "bar 20"), ("AAA/USD", "bar 30"),
+        ("BBB/USD", "bar 10"), ("BBB/USD", "bar 20"),
+    ]
+    assert agent.track_record("AAA/USD") == (3, 3)
+    assert agent.track_record("CCC/USD") == (0, 0)
+    silent = MarketSnapshot(ts=1, candles={})
+    assert agent.ais_agent_signals(silent, context) == ()

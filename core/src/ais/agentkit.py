@@ -1,5 +1,6 @@
-"""What agent plugins need beside indicators: accepting a symbol's next bar (repeats, gaps), scoring
-liquidity from volume, and keeping the track record that calibrates confidence and expected return.
+"""What agent plugins need beside indicators: one state per symbol (``SymbolAgent``), accepting a
+symbol's next bar (repeats, gaps), scoring liquidity from volume, and keeping the track record that
+calibrates confidence and expected return.
 
 Used by the agents of ``ais-agents-classic`` and ``ais-agents-intel``; public for third-party agents.
 """
@@ -7,9 +8,17 @@ Used by the agents of ``ais-agents-classic`` and ``ais-agents-intel``; public fo
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from math import exp
+from typing import Generic, Protocol, TypeVar
 
-__all__ = ["RESET", "SKIP", "USE", "Outcomes", "bar_step", "liquidity_score"]
+from ais.context import AgentContext
+from ais.domain.market import Candle, MarketSnapshot
+from ais.domain.signals import Signal
+from ais.markers import hookimpl
+from ais.plugins.base import C, Plugin
+
+__all__ = ["RESET", "SKIP", "USE", "Outcomes", "SymbolAgent", "bar_step", "liquidity_score"]
 
 #: ``bar_step`` answers: ignore the bar, use it, or reset the indicators first and then use it.
 SKIP, USE, RESET = 0, 1, 2
@@ -89,3 +98,52 @@ class Outcomes:
         if not self.count:
             return max(0.0, prior)
         return max(0.0, self.total_move / self.count)
+
+
+class _Tracked(Protocol):
+    @property
+    def outcomes(self) -> Outcomes: ...
+
+
+S = TypeVar("S", bound=_Tracked)
+_NONE: tuple[Signal, ...] = ()
+
+
+class SymbolAgent(Plugin[C], Generic[C, S]):
+    """An agent with one independent state per symbol, never shared: each bar of each symbol in the
+    snapshot goes to ``_update(symbol, state, bar, bar_ms, gap)``, which returns a signal or ``None``;
+    ``new_state()`` makes a symbol's state on its first bar. The state has an ``outcomes`` track record
+    (``track_record`` reads it)."""
+
+    def __init__(self, name: str, config: C) -> None:
+        super().__init__(name, config)
+        self._states: dict[str, S] = {}
+
+    def new_state(self) -> S:
+        raise NotImplementedError
+
+    def _update(self, symbol: str, state: S, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
+        raise NotImplementedError
+
+    def track_record(self, symbol: str) -> tuple[int, int]:
+        """``(hits, settled signals)`` of this agent on ``symbol``."""
+        state = self._states.get(symbol)
+        return (state.outcomes.hits, state.outcomes.count) if state is not None else (0, 0)
+
+    @hookimpl
+    def ais_agent_signals(self, snapshot: MarketSnapshot, context: AgentContext) -> Sequence[Signal]:
+        out: list[Signal] | None = None
+        bar_ms = snapshot.bar_ms
+        gaps = snapshot.gaps
+        states = self._states
+        update = self._update
+        for symbol, bar in snapshot.candles.items():
+            state = states.get(symbol)
+            if state is None:
+                state = states[symbol] = self.new_state()
+            signal = update(symbol, state, bar, bar_ms, symbol in gaps)
+            if signal is not None:
+                if out is None:
+                    out = []
+                out.append(signal)
+        return out if out is not None else _NONE  # nothing allocated on a silent bar

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from math import ceil, floor
 
 from pydantic import Field
 
 from ais import PluginConfig
-from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
-from ais.context import AgentContext
-from ais.domain.market import Candle, MarketSnapshot
+from ais.agentkit import RESET, SKIP, Outcomes, SymbolAgent, bar_step, liquidity_score
+from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean
-from ais.markers import hookimpl
-from ais.plugins.base import Plugin
 
 _NONE: tuple[Signal, ...] = ()
 
@@ -78,7 +74,7 @@ class _SymbolState:
         self.inventory = self.level = 0
 
 
-class Grid(Plugin[GridConfig]):
+class Grid(SymbolAgent[GridConfig, _SymbolState]):
     """A grid of levels ``R × (1 + i × spacing)``, ``i = −max_levels … max_levels``, around a reference
     ``R``: the SMA of closes over ``window`` bars at the moment the grid was centred.
 
@@ -111,7 +107,6 @@ class Grid(Plugin[GridConfig]):
 
     def __init__(self, name: str, config: GridConfig) -> None:
         super().__init__(name, config)
-        self._states: dict[str, _SymbolState] = {}
         # resolved once: the hot path reads locals, not the pydantic model
         self._window = config.window
         self._spacing = config.spacing
@@ -129,27 +124,8 @@ class Grid(Plugin[GridConfig]):
             return None
         return state.mean.mean, state.reference, state.level, state.inventory
 
-    def track_record(self, symbol: str) -> tuple[int, int]:
-        """``(hits, settled level trades)`` of this agent on ``symbol``."""
-        state = self._states.get(symbol)
-        return (state.outcomes.hits, state.outcomes.count) if state is not None else (0, 0)
-
-    @hookimpl
-    def ais_agent_signals(self, snapshot: MarketSnapshot, context: AgentContext) -> Sequence[Signal]:
-        out: list[Signal] | None = None
-        bar_ms = snapshot.bar_ms
-        gaps = snapshot.gaps
-        states = self._states
-        for symbol, bar in snapshot.candles.items():
-            state = states.get(symbol)
-            if state is None:
-                state = states[symbol] = _SymbolState(self._window)
-            signal = self._update(symbol, state, bar, bar_ms, symbol in gaps)
-            if signal is not None:
-                if out is None:
-                    out = []
-                out.append(signal)
-        return out if out is not None else _NONE
+    def new_state(self) -> _SymbolState:
+        return _SymbolState(self._window)
 
     def _update(self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
         step = bar_step(state.last_open, bar.ts, bar_ms, gap)

@@ -3,20 +3,16 @@ record."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from math import tanh
 from typing import Self
 
 from pydantic import Field, model_validator
 
 from ais import PluginConfig
-from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
-from ais.context import AgentContext
-from ais.domain.market import Candle, MarketSnapshot
+from ais.agentkit import RESET, SKIP, Outcomes, SymbolAgent, bar_step, liquidity_score
+from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean, RollingMoments
-from ais.markers import hookimpl
-from ais.plugins.base import Plugin
 from ais_agents_classic.common import band_view, check_bands, gap_exit
 
 _NONE: tuple[Signal, ...] = ()
@@ -88,7 +84,7 @@ class _SymbolState:
         self.view = None
 
 
-class MeanReversion(Plugin[MeanReversionConfig]):
+class MeanReversion(SymbolAgent[MeanReversionConfig, _SymbolState]):
     """Bollinger-band mean reversion on closes, one independent state per symbol.
 
     Per bar and symbol (O(1)): ``mean``, ``std`` (population) of the last ``window`` closes and
@@ -116,7 +112,6 @@ class MeanReversion(Plugin[MeanReversionConfig]):
 
     def __init__(self, name: str, config: MeanReversionConfig) -> None:
         super().__init__(name, config)
-        self._states: dict[str, _SymbolState] = {}
         # resolved once: the hot path reads locals, not the pydantic model
         self._window = config.window
         self._entry = config.entry_z
@@ -133,27 +128,8 @@ class MeanReversion(Plugin[MeanReversionConfig]):
             return None
         return state.moments.mean, state.moments.std, state.z
 
-    def track_record(self, symbol: str) -> tuple[int, int]:
-        """``(hits, settled signals)`` of this agent on ``symbol``."""
-        state = self._states.get(symbol)
-        return (state.outcomes.hits, state.outcomes.count) if state is not None else (0, 0)
-
-    @hookimpl
-    def ais_agent_signals(self, snapshot: MarketSnapshot, context: AgentContext) -> Sequence[Signal]:
-        out: list[Signal] | None = None
-        bar_ms = snapshot.bar_ms
-        gaps = snapshot.gaps
-        states = self._states
-        for symbol, bar in snapshot.candles.items():
-            state = states.get(symbol)
-            if state is None:
-                state = states[symbol] = _SymbolState(self._window)
-            signal = self._update(symbol, state, bar, bar_ms, symbol in gaps)
-            if signal is not None:
-                if out is None:
-                    out = []
-                out.append(signal)
-        return out if out is not None else _NONE
+    def new_state(self) -> _SymbolState:
+        return _SymbolState(self._window)
 
     def _update(self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
         step = bar_step(state.last_open, bar.ts, bar_ms, gap)

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from math import tanh
 from typing import Self
 
 from pydantic import Field, model_validator
 
 from ais import PluginConfig
-from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
-from ais.context import AgentContext
-from ais.domain.market import Candle, MarketSnapshot
+from ais.agentkit import RESET, SKIP, Outcomes, SymbolAgent, bar_step, liquidity_score
+from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import DualMean, RollingMean
-from ais.markers import hookimpl
-from ais.plugins.base import Plugin
 from ais_agents_classic.common import gap_exit
 
 _NONE: tuple[Signal, ...] = ()
@@ -78,7 +74,7 @@ class _SymbolState:
         self.view = None
 
 
-class Momentum(Plugin[MomentumConfig]):
+class Momentum(SymbolAgent[MomentumConfig, _SymbolState]):
     """SMA(fast) / SMA(slow) crossover, one independent state per symbol.
 
     Per bar and symbol (O(1)): ``strength = (SMA_fast − SMA_slow) / SMA_slow``; the view is LONG if
@@ -104,7 +100,6 @@ class Momentum(Plugin[MomentumConfig]):
 
     def __init__(self, name: str, config: MomentumConfig) -> None:
         super().__init__(name, config)
-        self._states: dict[str, _SymbolState] = {}
         # resolved once: the hot path reads locals, not the pydantic model
         self._fast = config.fast
         self._slow = config.slow
@@ -121,27 +116,8 @@ class Momentum(Plugin[MomentumConfig]):
             return None
         return state.means.fast_mean, state.means.slow_mean
 
-    def track_record(self, symbol: str) -> tuple[int, int]:
-        """``(hits, settled signals)`` of this agent on ``symbol``."""
-        state = self._states.get(symbol)
-        return (state.outcomes.hits, state.outcomes.count) if state is not None else (0, 0)
-
-    @hookimpl
-    def ais_agent_signals(self, snapshot: MarketSnapshot, context: AgentContext) -> Sequence[Signal]:
-        out: list[Signal] | None = None
-        bar_ms = snapshot.bar_ms
-        gaps = snapshot.gaps
-        states = self._states
-        for symbol, bar in snapshot.candles.items():
-            state = states.get(symbol)
-            if state is None:
-                state = states[symbol] = _SymbolState(self._fast, self._slow)
-            signal = self._update(symbol, state, bar, bar_ms, symbol in gaps)
-            if signal is not None:
-                if out is None:
-                    out = []
-                out.append(signal)
-        return out if out is not None else _NONE
+    def new_state(self) -> _SymbolState:
+        return _SymbolState(self._fast, self._slow)
 
     def _update(self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
         step = bar_step(state.last_open, bar.ts, bar_ms, gap)

@@ -3,19 +3,15 @@ own record."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from math import tanh
 
 from pydantic import Field
 
 from ais import PluginConfig
-from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
-from ais.context import AgentContext
-from ais.domain.market import Candle, MarketSnapshot
+from ais.agentkit import RESET, SKIP, Outcomes, SymbolAgent, bar_step, liquidity_score
+from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingExtremes, RollingMean, Rsi
-from ais.markers import hookimpl
-from ais.plugins.base import Plugin
 from ais_agents_classic.common import gap_exit
 
 _NONE: tuple[Signal, ...] = ()
@@ -103,7 +99,7 @@ class _SymbolState:
         self.last = None
 
 
-class RsiDivergence(Plugin[RsiDivergenceConfig]):
+class RsiDivergence(SymbolAgent[RsiDivergenceConfig, _SymbolState]):
     """RSI divergence on closes, one independent state per symbol.
 
     Per bar ``t`` and symbol (O(1) amortised), with ``RSI`` Wilder's RSI(``period``) of closes and the
@@ -139,7 +135,6 @@ class RsiDivergence(Plugin[RsiDivergenceConfig]):
 
     def __init__(self, name: str, config: RsiDivergenceConfig) -> None:
         super().__init__(name, config)
-        self._states: dict[str, _SymbolState] = {}
         # resolved once: the hot path reads locals, not the pydantic model
         self._period = config.period
         self._lookback = config.lookback
@@ -155,27 +150,8 @@ class RsiDivergence(Plugin[RsiDivergenceConfig]):
         state = self._states.get(symbol)
         return state.last if state is not None else None
 
-    def track_record(self, symbol: str) -> tuple[int, int]:
-        """``(hits, settled signals)`` of this agent on ``symbol``."""
-        state = self._states.get(symbol)
-        return (state.outcomes.hits, state.outcomes.count) if state is not None else (0, 0)
-
-    @hookimpl
-    def ais_agent_signals(self, snapshot: MarketSnapshot, context: AgentContext) -> Sequence[Signal]:
-        out: list[Signal] | None = None
-        bar_ms = snapshot.bar_ms
-        gaps = snapshot.gaps
-        states = self._states
-        for symbol, bar in snapshot.candles.items():
-            state = states.get(symbol)
-            if state is None:
-                state = states[symbol] = _SymbolState(self._period, self._lookback)
-            signal = self._update(symbol, state, bar, bar_ms, symbol in gaps)
-            if signal is not None:
-                if out is None:
-                    out = []
-                out.append(signal)
-        return out if out is not None else _NONE
+    def new_state(self) -> _SymbolState:
+        return _SymbolState(self._period, self._lookback)
 
     def _update(self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
         step = bar_step(state.last_open, bar.ts, bar_ms, gap)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from math import tanh
 
 from pydantic import Field
 
 from ais import PluginConfig
-from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
-from ais.context import AgentContext
-from ais.domain.market import Candle, MarketSnapshot
+from ais.agentkit import RESET, SKIP, Outcomes, SymbolAgent, bar_step, liquidity_score
+from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import Atr, RollingExtremes, RollingMean
-from ais.markers import hookimpl
-from ais.plugins.base import Plugin
 
 _NONE: tuple[Signal, ...] = ()
 _LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
@@ -85,7 +81,7 @@ class _SymbolState:
         self.held = 0
 
 
-class VolatilityBreakout(Plugin[VolatilityBreakoutConfig]):
+class VolatilityBreakout(SymbolAgent[VolatilityBreakoutConfig, _SymbolState]):
     """A close beyond the previous ``window`` bars' range widened by ``k`` × ATR, with volume.
 
     Per bar ``t`` and symbol (O(1) amortised), from the bars *before* ``t``::
@@ -117,7 +113,6 @@ class VolatilityBreakout(Plugin[VolatilityBreakoutConfig]):
 
     def __init__(self, name: str, config: VolatilityBreakoutConfig) -> None:
         super().__init__(name, config)
-        self._states: dict[str, _SymbolState] = {}
         # resolved once: the hot path reads locals, not the pydantic model
         self._window = config.window
         self._atr_period = config.atr_period
@@ -137,27 +132,8 @@ class VolatilityBreakout(Plugin[VolatilityBreakoutConfig]):
         high, low, atr = state.channel.high, state.channel.low, state.atr.value
         return high + self._k * atr, low - self._k * atr, high, low, atr, state.volume.mean
 
-    def track_record(self, symbol: str) -> tuple[int, int]:
-        """``(hits, settled entries)`` of this agent on ``symbol``."""
-        state = self._states.get(symbol)
-        return (state.outcomes.hits, state.outcomes.count) if state is not None else (0, 0)
-
-    @hookimpl
-    def ais_agent_signals(self, snapshot: MarketSnapshot, context: AgentContext) -> Sequence[Signal]:
-        out: list[Signal] | None = None
-        bar_ms = snapshot.bar_ms
-        gaps = snapshot.gaps
-        states = self._states
-        for symbol, bar in snapshot.candles.items():
-            state = states.get(symbol)
-            if state is None:
-                state = states[symbol] = _SymbolState(self._window, self._atr_period)
-            signal = self._update(symbol, state, bar, bar_ms, symbol in gaps)
-            if signal is not None:
-                if out is None:
-                    out = []
-                out.append(signal)
-        return out if out is not None else _NONE
+    def new_state(self) -> _SymbolState:
+        return _SymbolState(self._window, self._atr_period)
 
     def _update(self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
         step = bar_step(state.last_open, bar.ts, bar_ms, gap)

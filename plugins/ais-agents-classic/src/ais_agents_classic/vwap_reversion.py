@@ -3,20 +3,16 @@ counter-trend, calibrated on its own record."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from math import sqrt, tanh
 from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
 from ais import PluginConfig
-from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
-from ais.context import AgentContext
-from ais.domain.market import Candle, MarketSnapshot
+from ais.agentkit import RESET, SKIP, Outcomes, SymbolAgent, bar_step, liquidity_score
+from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import Atr, RollingMoments, RollingSums
-from ais.markers import hookimpl
-from ais.plugins.base import Plugin
 from ais_agents_classic.common import band_view, check_bands, gap_exit
 
 _NONE: tuple[Signal, ...] = ()
@@ -103,7 +99,7 @@ class _SymbolState:
         self.last = None
 
 
-class VwapReversion(Plugin[VwapReversionConfig]):
+class VwapReversion(SymbolAgent[VwapReversionConfig, _SymbolState]):
     """Reversion to a rolling VWAP, one independent state per symbol.
 
     Per bar and symbol (O(1)): typical price ``tp = (high + low + close) / 3``,
@@ -133,7 +129,6 @@ class VwapReversion(Plugin[VwapReversionConfig]):
 
     def __init__(self, name: str, config: VwapReversionConfig) -> None:
         super().__init__(name, config)
-        self._states: dict[str, _SymbolState] = {}
         # resolved once: the hot path reads locals, not the pydantic model
         self._window = config.window
         self._use_atr = config.volatility == "atr"
@@ -151,27 +146,8 @@ class VwapReversion(Plugin[VwapReversionConfig]):
         state = self._states.get(symbol)
         return state.last if state is not None else None
 
-    def track_record(self, symbol: str) -> tuple[int, int]:
-        """``(hits, settled signals)`` of this agent on ``symbol``."""
-        state = self._states.get(symbol)
-        return (state.outcomes.hits, state.outcomes.count) if state is not None else (0, 0)
-
-    @hookimpl
-    def ais_agent_signals(self, snapshot: MarketSnapshot, context: AgentContext) -> Sequence[Signal]:
-        out: list[Signal] | None = None
-        bar_ms = snapshot.bar_ms
-        gaps = snapshot.gaps
-        states = self._states
-        for symbol, bar in snapshot.candles.items():
-            state = states.get(symbol)
-            if state is None:
-                state = states[symbol] = _SymbolState(self._window, self._atr_period, self._use_atr)
-            signal = self._update(symbol, state, bar, bar_ms, symbol in gaps)
-            if signal is not None:
-                if out is None:
-                    out = []
-                out.append(signal)
-        return out if out is not None else _NONE
+    def new_state(self) -> _SymbolState:
+        return _SymbolState(self._window, self._atr_period, self._use_atr)
 
     def _update(self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
         step = bar_step(state.last_open, bar.ts, bar_ms, gap)
