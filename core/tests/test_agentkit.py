@@ -66,20 +66,34 @@ def test_carry_is_paid_by_longs_and_received_by_shorts() -> None:
 
 
 class _Count:
-    __slots__ = ("bars", "outcomes")
+    __slots__ = ("bars", "last_open", "outcomes")
 
     def __init__(self) -> None:
         self.bars = 0
+        self.last_open: int | None = None
         self.outcomes = Outcomes()
+
+    def reset(self) -> None:
+        self.bars = 0
 
 
 class _EveryTenth(SymbolAgent[PluginConfig, _Count]):
-    """Says LONG on every tenth bar of a symbol, counting each symbol's bars on its own."""
+    """Says LONG on every tenth bar of a symbol (counting its bars since its last gap), and FLAT on
+    the first bar after a gap if it had counted any."""
 
     def new_state(self) -> _Count:
         return _Count()
 
-    def _update(self, symbol: str, state: _Count, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
+    def _gap(self, state: _Count) -> int | None:
+        counted = state.bars
+        state.reset()
+        return counted or None
+
+    def _update(
+        self, symbol: str, state: _Count, bar: Candle, bar_ms: int, closed: int | None
+    ) -> Signal | None:
+        if closed is not None:
+            return Signal(symbol, Direction.FLAT, 0.5, 0.0, 60, 0.5, f"gap after {closed}", bar.ts + bar_ms)
         state.bars += 1
         if state.bars % 10:
             return None
@@ -102,3 +116,16 @@ def test_symbol_agent_keeps_one_state_per_symbol() -> None:
     assert agent.track_record("CCC/USD") == (0, 0)
     silent = MarketSnapshot(ts=1, candles={})
     assert agent.ais_agent_signals(silent, context) == ()
+
+
+def test_symbol_agent_skips_repeats_and_resets_after_a_gap() -> None:
+    candles = synthetic_candles(25, seed=3)
+    gapped = candles[:12] + candles[13:]  # bar 12 is missing
+    agent = _EveryTenth("tenth", PluginConfig())
+    context = AgentContext("tenth", SharedState())
+    out: list[Signal] = []
+    for snap in FakeMarket({"AAA/USD": gapped}).snapshots():
+        out += agent.ais_agent_signals(snap, context)
+        out += agent.ais_agent_signals(snap, context)  # a provider repeating its bar: skipped
+    assert [s.rationale for s in out] == ["bar 10", "gap after 12", "bar 10"]
+    assert out[1].direction is Direction.FLAT and out[1].ts == candles[13].ts + candles[1].ts - candles[0].ts

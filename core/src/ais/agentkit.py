@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from math import exp
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ais.context import AgentContext
 from ais.domain.market import Candle, MarketSnapshot
@@ -101,8 +101,15 @@ class Outcomes:
 
 
 class _Tracked(Protocol):
+    """What ``SymbolAgent`` needs of a symbol's state."""
+
+    last_open: int | None  # open time (ms) of the last bar consumed; None before the first
+
     @property
     def outcomes(self) -> Outcomes: ...
+
+    def reset(self) -> None:
+        """Forget the indicators (after missing bars); the track record stays."""
 
 
 S = TypeVar("S", bound=_Tracked)
@@ -110,10 +117,17 @@ _NONE: tuple[Signal, ...] = ()
 
 
 class SymbolAgent(Plugin[C], Generic[C, S]):
-    """An agent with one independent state per symbol, never shared: each bar of each symbol in the
-    snapshot goes to ``_update(symbol, state, bar, bar_ms, gap)``, which returns a signal or ``None``;
-    ``new_state()`` makes a symbol's state on its first bar. The state has an ``outcomes`` track record
-    (``track_record`` reads it)."""
+    """An agent with one independent state per symbol, never shared. Per symbol and bar, in order:
+
+    1. ``bar_step``: a bar already consumed is skipped; after missing bars (flagged, or a bar further
+       than ``bar_ms`` after the last) ``_gap(state)`` resets the state and returns what the agent had
+       open, which must now be closed (``None``: nothing);
+    2. the track record settles the outcomes due at this bar's close;
+    3. ``_update(symbol, state, bar, bar_ms, closed)`` updates the indicators and returns a signal or
+       ``None``; ``closed`` is what ``_gap`` returned on the first bar after a gap, else ``None``.
+
+    ``new_state()`` makes a symbol's state on its first bar; ``track_record`` reads its outcomes.
+    """
 
     def __init__(self, name: str, config: C) -> None:
         super().__init__(name, config)
@@ -122,7 +136,12 @@ class SymbolAgent(Plugin[C], Generic[C, S]):
     def new_state(self) -> S:
         raise NotImplementedError
 
-    def _update(self, symbol: str, state: S, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
+    def _gap(self, state: S) -> Any:
+        """Reset ``state`` after missing bars; return what must be closed (default: nothing)."""
+        state.reset()
+        return None
+
+    def _update(self, symbol: str, state: S, bar: Candle, bar_ms: int, closed: Any) -> Signal | None:
         raise NotImplementedError
 
     def track_record(self, symbol: str) -> tuple[int, int]:
@@ -141,7 +160,16 @@ class SymbolAgent(Plugin[C], Generic[C, S]):
             state = states.get(symbol)
             if state is None:
                 state = states[symbol] = self.new_state()
-            signal = update(symbol, state, bar, bar_ms, symbol in gaps)
+            step = bar_step(state.last_open, bar.ts, bar_ms, symbol in gaps)
+            if step == SKIP:
+                continue
+            closed = self._gap(state) if step == RESET else None
+            state.last_open = bar.ts
+            close_ms = bar.ts + bar_ms
+            outcomes = state.outcomes
+            if outcomes.pending and outcomes.pending[0][0] <= close_ms:
+                outcomes.settle(close_ms, bar.close, bar_ms)
+            signal = update(symbol, state, bar, bar_ms, closed)
             if signal is not None:
                 if out is None:
                     out = []

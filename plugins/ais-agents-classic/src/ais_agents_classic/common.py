@@ -3,10 +3,28 @@ entry/exit bands of the reversion agents."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from ais.agentkit import Outcomes
 from ais.domain.signals import Direction, Signal
 
 _LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
+
+
+class _Viewing(Protocol):
+    view: Direction | None
+
+    def reset(self) -> None: ...
+
+
+def close_view(state: _Viewing) -> Direction | None:
+    """``SymbolAgent._gap`` of an agent that holds a view: reset the state; a LONG or SHORT view is
+    returned (the agent closes it on this bar, see ``gap_exit``) and becomes FLAT, a FLAT one stays."""
+    was = state.view
+    state.reset()
+    if was is not None:
+        state.view = _FLAT
+    return was if was is _LONG or was is _SHORT else None
 
 def band_view(
     z: float, current: Direction | None, entry: float, exit_: float, allow_short: bool

@@ -7,7 +7,7 @@ from math import ceil, floor
 from pydantic import Field
 
 from ais import PluginConfig
-from ais.agentkit import RESET, SKIP, Outcomes, SymbolAgent, bar_step, liquidity_score
+from ais.agentkit import Outcomes, SymbolAgent, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean
@@ -127,26 +127,23 @@ class Grid(SymbolAgent[GridConfig, _SymbolState]):
     def new_state(self) -> _SymbolState:
         return _SymbolState(self._window)
 
-    def _update(self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
-        step = bar_step(state.last_open, bar.ts, bar_ms, gap)
-        if step == SKIP:
-            return None
-        dropped = 0
-        if step == RESET:
-            dropped = state.inventory
-            state.reset()
-        state.last_open = bar.ts
+    def _gap(self, state: _SymbolState) -> int | None:
+        """Reset after missing bars; the inventory held (to close now), or ``None`` if flat."""
+        dropped = state.inventory
+        state.reset()
+        return dropped or None
+
+    def _update(
+        self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, closed: int | None
+    ) -> Signal | None:
         close = bar.close
         close_ms = bar.ts + bar_ms
-        outcomes = state.outcomes
-        if outcomes.pending and outcomes.pending[0][0] <= close_ms:
-            outcomes.settle(close_ms, close, bar_ms)
         mean_window = state.mean
         sma = mean_window.push(close)
         state.quote_volume.push(close * bar.volume)
-        if dropped:  # the grid cannot be supervised across missing bars: close its inventory now
-            note = f", gap before this bar: inventory {dropped:+d} dropped, warming up again"
-            return self._signal(symbol, state, -dropped, close, sma, 0.0, note, close_ms, bar_ms)
+        if closed:  # the grid cannot be supervised across missing bars: close its inventory now
+            note = f", gap before this bar: inventory {closed:+d} dropped, warming up again"
+            return self._signal(symbol, state, -closed, close, sma, 0.0, note, close_ms, bar_ms)
         if not mean_window.full or sma <= 0.0:
             return None  # warming up (or not a price series)
         spacing = self._spacing

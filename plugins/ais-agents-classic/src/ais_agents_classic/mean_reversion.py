@@ -9,11 +9,11 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from ais import PluginConfig
-from ais.agentkit import RESET, SKIP, Outcomes, SymbolAgent, bar_step, liquidity_score
+from ais.agentkit import Outcomes, SymbolAgent, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean, RollingMoments
-from ais_agents_classic.common import band_view, check_bands, gap_exit
+from ais_agents_classic.common import band_view, check_bands, close_view, gap_exit
 
 _NONE: tuple[Signal, ...] = ()
 _SIGN = {Direction.LONG: 1, Direction.SHORT: -1}
@@ -131,29 +131,23 @@ class MeanReversion(SymbolAgent[MeanReversionConfig, _SymbolState]):
     def new_state(self) -> _SymbolState:
         return _SymbolState(self._window)
 
-    def _update(self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
-        step = bar_step(state.last_open, bar.ts, bar_ms, gap)
-        if step == SKIP:
-            return None
+    def _gap(self, state: _SymbolState) -> Direction | None:
+        return close_view(state)
+
+    def _update(
+        self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, closed: Direction | None
+    ) -> Signal | None:
         close = bar.close
         close_ms = bar.ts + bar_ms
-        was: Direction | None = None
-        if step == RESET:
-            was = state.view
-            state.reset()
-            if was is not None:
-                state.view = _FLAT  # an open view is closed on this bar (below), a FLAT one stays
-        state.last_open = bar.ts
         outcomes = state.outcomes
-        if outcomes.pending and outcomes.pending[0][0] <= close_ms:
-            outcomes.settle(close_ms, close, bar_ms)
         moments = state.moments
         moments.push(close)
         state.quote_volume.push(close * bar.volume)
         if not moments.full:
-            if was is _LONG or was is _SHORT:  # the first bar after a gap closes an open view
+            if closed is not None:  # the first bar after a gap closes the open view
                 liquidity = liquidity_score(state.quote_volume.mean, self._liquidity_ref)
-                return gap_exit(self.name, symbol, was, outcomes, self._horizon, liquidity, close_ms, bar_ms)
+                horizon = self._horizon
+                return gap_exit(self.name, symbol, closed, outcomes, horizon, liquidity, close_ms, bar_ms)
             return None  # warming up
         mean = moments.mean
         std = moments.std

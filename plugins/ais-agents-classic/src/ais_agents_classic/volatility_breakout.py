@@ -7,7 +7,7 @@ from math import tanh
 from pydantic import Field
 
 from ais import PluginConfig
-from ais.agentkit import RESET, SKIP, Outcomes, SymbolAgent, bar_step, liquidity_score
+from ais.agentkit import Outcomes, SymbolAgent, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import Atr, RollingExtremes, RollingMean
@@ -135,20 +135,17 @@ class VolatilityBreakout(SymbolAgent[VolatilityBreakoutConfig, _SymbolState]):
     def new_state(self) -> _SymbolState:
         return _SymbolState(self._window, self._atr_period)
 
-    def _update(self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, gap: bool) -> Signal | None:
-        step = bar_step(state.last_open, bar.ts, bar_ms, gap)
-        if step == SKIP:
-            return None
-        was_open = False
-        if step == RESET:
-            was_open = state.view is not _FLAT
-            state.reset()
-        state.last_open = bar.ts
+    def _gap(self, state: _SymbolState) -> Direction | None:
+        """Reset after missing bars; the position held (to close now), or ``None`` if flat."""
+        was = state.view
+        state.reset()
+        return was if was is not _FLAT else None
+
+    def _update(
+        self, symbol: str, state: _SymbolState, bar: Candle, bar_ms: int, closed: Direction | None
+    ) -> Signal | None:
         _, _, high, low, close, volume = bar
         close_ms = bar.ts + bar_ms
-        outcomes = state.outcomes
-        if outcomes.pending and outcomes.pending[0][0] <= close_ms:
-            outcomes.settle(close_ms, close, bar_ms)
         state.quote_volume.push(close * volume)  # liquidity includes this bar
         channel = state.channel
         atr_state = state.atr
@@ -163,7 +160,7 @@ class VolatilityBreakout(SymbolAgent[VolatilityBreakoutConfig, _SymbolState]):
         channel.push(high, low)
         atr_state.push(high, low, close)
         volume_mean.push(volume)
-        if was_open:  # no channel to supervise the position across missing bars: close it now
+        if closed is not None:  # no channel to supervise the position across missing bars: close it now
             reason = "gap before this bar: position closed, warming up again"
             band = f"close {close:.6g}"
             return self._signal(
