@@ -79,6 +79,12 @@ class ReplayConfig(PluginConfig):
         description='bar length, such as "5m", "1m" or "1h"; default: the most common spacing of the '
         "timestamps (it must match the data when given)",
     )
+    cache: bool = Field(
+        default=True,
+        description="keep the parsed columns of each file in a binary cache ($AIS_CACHE_DIR/replay, else "
+        "~/.cache/ais/replay), keyed by the file's path, size and modification time: the next run (each "
+        "backtest of a sweep) loads them at once; false: parse every time",
+    )
 
     @field_validator("start", "end", mode="before")
     @classmethod

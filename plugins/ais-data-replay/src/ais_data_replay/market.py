@@ -147,7 +147,7 @@ def load_market(instance: str, config: ReplayConfig) -> Market:
     loaded: dict[str, tuple[Columns, str]] = {}
     duplicates: dict[str, int] = {}
     for symbol, (source, label) in candle_sources.items():
-        columns, dropped = load_candles(source, label)
+        columns, dropped = load_candles(source, label, config.cache)
         loaded[symbol] = (columns, label)
         if dropped:
             duplicates[symbol] = dropped
@@ -166,7 +166,7 @@ def load_market(instance: str, config: ReplayConfig) -> Market:
         raise ConfigError(f"data.{instance}: no bar of any symbol lies in the window {window}")
     funding = {}
     for symbol, (source, label) in funding_sources.items():
-        rates, _ = load_funding(source, label)
+        rates, _ = load_funding(source, label, config.cache)
         funding[symbol] = FundingSeries(rates)
     gaps = [g for s in sorted(series) for g in series[s].gaps(bar_ms)]
     return Market(series, funding, Timeline(list(series.values())), bar_ms, gaps, duplicates)

@@ -306,13 +306,34 @@ def _load(
     return Loaded(out, duplicates)
 
 
-def load_candles(source: Source, label: str) -> Loaded:
+def _cached(
+    source: Source,
+    label: str,
+    columns: Sequence[str],
+    build: Callable[[Sequence[Any]], Row],
+    cache: bool,
+) -> Loaded:
+    """``_load`` through the column cache (``cache.py``) for files on disk."""
+    if not cache or not isinstance(source, Path):
+        return _load(source, label, columns, build)
+    from ais_data_replay import cache as column_cache
+
+    kind = columns[-1]
+    hit = column_cache.read(source, kind, len(columns) - 1)
+    if hit is not None:
+        return hit
+    loaded = _load(source, label, columns, build)
+    column_cache.write(source, kind, loaded)
+    return loaded
+
+
+def load_candles(source: Source, label: str, cache: bool = False) -> Loaded:
     """The candles of a CSV or Parquet file (``timestamp,open,high,low,close,volume``), in time order:
-    ``columns.values`` holds open, high, low, close, volume."""
-    return _load(source, label, CANDLE_COLUMNS, _candle)
+    ``columns.values`` holds open, high, low, close, volume. ``cache``: through the column cache."""
+    return _cached(source, label, CANDLE_COLUMNS, _candle, cache)
 
 
-def load_funding(source: Source, label: str) -> Loaded:
+def load_funding(source: Source, label: str, cache: bool = False) -> Loaded:
     """The funding rates of a CSV or Parquet file (``timestamp,funding_rate``), in time order:
-    ``columns.values`` holds the one column of rates."""
-    return _load(source, label, FUNDING_COLUMNS, _funding)
+    ``columns.values`` holds the one column of rates. ``cache``: through the column cache."""
+    return _cached(source, label, FUNDING_COLUMNS, _funding, cache)
