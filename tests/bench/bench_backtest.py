@@ -384,12 +384,16 @@ def backtrader_child(csv_path: str) -> None:
 Row = tuple[dict[str, Any] | None, float, float, str]
 
 
-def spawn(args: list[str], folder: Path) -> Row:
-    """Run ``args``; returns (its last stdout line as JSON or None, wall s, peak RSS MB, stderr tail)."""
+def spawn(args: list[str], folder: Path, cache: Path | None = None) -> Row:
+    """Run ``args``; returns (its last stdout line as JSON or None, wall s, peak RSS MB, stderr tail).
+    ``cache``: the replay plugin's column cache folder; default a new empty one (a cold start, parsing
+    the CSV like the peers do)."""
     out, err = folder / "child.out", folder / "child.err"
+    if cache is None:
+        cache = Path(tempfile.mkdtemp(dir=folder, prefix="cache-"))
     with out.open("w") as stdout, err.open("w") as stderr:
         start = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=stdout, stderr=stderr, env=_env())
+        proc = subprocess.Popen(args, stdout=stdout, stderr=stderr, env=_env(cache))
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -406,9 +410,10 @@ def spawn(args: list[str], folder: Path) -> Row:
     return data, wall, usage.ru_maxrss / 1024, tail
 
 
-def _env() -> dict[str, str]:
+def _env(cache: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("AIS_RISK_HMAC_SECRET", None)  # a backtest needs none
+    env["AIS_CACHE_DIR"] = str(cache)
     return env
 
 
@@ -447,9 +452,16 @@ def main() -> None:
         cross_config.write_text(SYNTHETIC_TOML.format(agents="", lot=1.0, **fields))
         me = [sys.executable, __file__]
         rows: dict[str, Row] = {}
+        ours = ["AIS momentum, CLI", "AIS momentum", "AIS crossover"]
         if cli:
             cmd = [AIS, "backtest", "--config", str(config), "--store", str(folder / "cli.sqlite"), "--json"]
             rows["AIS momentum, CLI"] = spawn(cmd, folder)
+            # again with the column cache the first run left: every backtest of a sweep after the first
+            warm = folder / "cache-warm"
+            spawn([*cmd[:-3], "--store", str(folder / "cli-cold.sqlite"), "--json"], folder, warm)
+            cmd[cmd.index("--store") + 1] = str(folder / "cli-warm.sqlite")
+            rows["AIS CLI, cache warm"] = spawn(cmd, folder, warm)
+            ours.insert(1, "AIS CLI, cache warm")
         rows["AIS momentum"] = spawn([*me, "--ais-child", str(config), str(folder / "rb.sqlite")], folder)
         rows["AIS crossover"] = spawn(
             [*me, "--ais-cross-child", str(cross_config), str(folder / "cross.sqlite")], folder
@@ -463,34 +475,34 @@ def main() -> None:
             else:
                 rows[name] = (None, 0.0, 0.0, f"not installed ({module}, pandas): skipped")
 
-        print(f"\n{'engine':<18} {'process wall':>27} {'run only (data loaded)':>29} {'peak RSS':>10}"
+        print(f"\n{'engine':<19} {'process wall':>27} {'run only (data loaded)':>29} {'peak RSS':>10}"
               f" {'trades':>7}  final equity")
         for name, (data, wall, rss, tail) in rows.items():
             if data is None:
-                print(f"{name:<18} {tail}")
+                print(f"{name:<19} {tail}")
                 continue
             run_only = f"{rate(bars, data['run_s'])} {data['run_s']:6.2f} s" if "run_s" in data else "-"
             metrics = data.get("metrics", {})
             trades = data.get("trades", metrics.get("trades", 0) + metrics.get("open_trades", 0))
             equity = data.get("final_equity", metrics.get("final_equity"))
             shown = f"{equity:,.2f}" if isinstance(equity, float) else "?"
-            print(f"{name:<18} {rate(bars, wall)} {wall:6.2f} s {run_only:>29} {rss:7.1f} MB "
+            print(f"{name:<19} {rate(bars, wall)} {wall:6.2f} s {run_only:>29} {rss:7.1f} MB "
                   f"{trades:>7}  {shown}")
 
         print()
-        for ais in ("AIS momentum, CLI", "AIS momentum", "AIS crossover"):
-            ours = rows.get(ais)
-            if ours is None or ours[0] is None:
+        for ais in ours:
+            mine = rows.get(ais)
+            if mine is None or mine[0] is None:
                 continue
             for peer, target in (("backtesting.py", 1.0), ("backtrader", 10.0)):
                 theirs = rows[peer]
                 if theirs[0] is None:
                     continue
-                line = f"{ais:<18} / {peer:<15} {theirs[1] / ours[1]:6.2f}x process wall"
-                if "run_s" in ours[0]:
-                    line += f", {theirs[0]['run_s'] / ours[0]['run_s']:6.2f}x run only"
+                line = f"{ais:<19} / {peer:<15} {theirs[1] / mine[1]:6.2f}x process wall"
+                if "run_s" in mine[0]:
+                    line += f", {theirs[0]['run_s'] / mine[0]['run_s']:6.2f}x run only"
                 print(f"{line}  (target >= {target:.1f}x)")
-        for ais in ("AIS momentum, CLI", "AIS momentum", "AIS crossover"):
+        for ais in ours:
             if ais in rows and rows[ais][0] is not None:
                 print(f"{ais:<18} peak RSS {rows[ais][2]:7.1f} MB  (target <= 200 MB)")
         same = rows["AIS crossover"][0], rows["backtesting.py"][0]
