@@ -304,23 +304,20 @@ class Run:
         self.initial_equity = self.ledger.initial_cash
 
     def _enter_window(self) -> None:
-        """Move the simulated clock to the start of ``--from`` (after the agents' warm-up, if any)."""
+        """Check that the ``--from/--to`` window has a bar, then move the simulated clock to its start
+        (the agents first warm up on the bars from ``warmup_from_ms``, if given)."""
         options = self.options
-        first = options.warmup_from_ms if options.warmup_from_ms is not None else options.start_ms
-        if not isinstance(self.clock, SimulatedClock):
+        start, end = options.start_ms, options.end_ms
+        if not isinstance(self.clock, SimulatedClock) or (start is None and end is None):
             return
-        if first is None:
-            if options.end_ms is not None:
-                head = self.host.next_time(-1)
-                if head is None or head > options.end_ms:
-                    raise UsageError("the data have no bar in the --from/--to window")
-            return
-        self.clock.now = first - 1
-        head = self.host.next_time(options.start_ms - 1 if options.start_ms is not None else first - 1)
-        if head is None or (options.end_ms is not None and head > options.end_ms):
+        head = self.host.next_time((start if start is not None else 0) - 1)
+        if head is None or (end is not None and head > end):
             raise UsageError("the data have no bar in the --from/--to window")
-        if options.warmup_from_ms is not None and options.start_ms is not None:
-            self._catch_up(options.start_ms - 1)
+        first = options.warmup_from_ms if options.warmup_from_ms is not None else start
+        if first is not None:
+            self.clock.now = first - 1
+            if options.warmup_from_ms is not None and start is not None:
+                self._catch_up(start - 1)
 
     def _catch_up(self, until_ts: int) -> None:
         """Feed the agents the bars already traded so their indicators are where they were; nothing
