@@ -287,3 +287,12 @@ def test_research_errors_are_one_line(tmp_path: Path) -> None:
     bad.write_text(bad.read_text().replace(refused, '"fast" = [6, 12]'))
     result = run_ais("sweep", "--config", str(bad), secret=False)
     assert result.returncode == 2 and "<kind>.<instance>.<key>" in one_line_error(result)
+
+
+def test_sweep_without_parameters_runs_the_configuration_once(tmp_path: Path) -> None:
+    config = write_config(tmp_path, symbols=["ETH/BTC"])
+    window = ("--executor", "serial", "--to", "2018-01-12")
+    result = run_ais("sweep", "--config", str(config), *window, secret=False)
+    assert result.returncode == 0, result.stderr
+    assert "[research.params] is empty: one backtest" in result.stderr
+    assert result.stdout.startswith("sweep: 1 backtest (grid search)")

@@ -290,7 +290,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     else:
         others = [c for c in SWEEP_COLUMNS if c != out["metric"]]
         columns = ["rank", *out["parameters"], out["metric"], *others]
-        print(f"sweep: {len(flat)} backtests ({out['search']} search), best {out['metric']} first")
+        if not out["parameters"]:
+            print("ais: note: [research.params] is empty: one backtest of the configuration as it is "
+                  "(see docs/backtesting.md#sweeps)", file=sys.stderr)
+        count = f"{len(flat)} backtest{'s' if len(flat) != 1 else ''}"
+        print(f"sweep: {count} ({out['search']} search), best {out['metric']} first")
         print(table([{k: _short(v) for k, v in row.items()} for row in flat], columns))
         if csv_path is not None:
             print(f"wrote {csv_path}")
