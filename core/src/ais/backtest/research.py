@@ -98,6 +98,7 @@ def run_task(task: Task) -> Outcome:
         end_ms=task.end_ms,
         warmup_from_ms=task.warmup_from_ms,
         overrides=task.params,
+        closes=False,  # only the report draws closes; research keeps metrics and the NAV curve
     )
     return Outcome(
         params=task.params,
