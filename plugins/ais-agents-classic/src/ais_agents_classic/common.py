@@ -3,8 +3,11 @@ entry/exit bands of the reversion agents."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, Self
 
+from pydantic import Field, model_validator
+
+from ais import PluginConfig
 from ais.agentkit import Outcomes
 from ais.domain.signals import Direction, Signal
 
@@ -78,3 +81,48 @@ def check_bands(entry_z: float, exit_z: float) -> None:
     """The exit band must lie inside the entry band (else a view would be closed as soon as opened)."""
     if exit_z >= entry_z:
         raise ValueError(f"`exit_z` must be less than `entry_z` (got entry_z = {entry_z}, exit_z = {exit_z})")
+
+
+class BandConfig(PluginConfig):
+    """The keys the reversion agents share: entry and exit bands on ``z``, the distance of the close
+    from its centre (mean, VWAP) in volatility units, over ``window`` bars."""
+
+    window: int = Field(
+        default=20, gt=1, description="bars in the rolling mean and standard deviation of closes"
+    )
+    entry_z: float = Field(
+        default=2.0, gt=0.0, description="|z| at or beyond which the agent takes the counter-trend view"
+    )
+    exit_z: float = Field(
+        default=0.5,
+        ge=0.0,
+        description="a LONG/SHORT view turns FLAT once z is back inside ±exit_z (or past the centre); "
+        "must be < entry_z",
+    )
+    horizon: int | None = Field(
+        default=None, gt=0, description="bars over which a signal's outcome is measured; default: window"
+    )
+    allow_short: bool = Field(default=True, description="false: z above +entry_z gives FLAT instead of SHORT")
+    z_scale: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="|z| at which confidence reaches tanh(1) ≈ 76 % of the hit rate; default: entry_z",
+    )
+    liquidity_ref: float = Field(
+        default=1.0,
+        gt=0.0,
+        description="mean quote volume per bar (close × volume) at which liquidity is 1 − 1/e ≈ 0.63",
+    )
+
+    @model_validator(mode="after")
+    def _exit_inside_entry(self) -> Self:
+        check_bands(self.entry_z, self.exit_z)
+        return self
+
+    @property
+    def horizon_bars(self) -> int:
+        return self.horizon if self.horizon is not None else self.window
+
+    @property
+    def z_scale_value(self) -> float:
+        return self.z_scale if self.z_scale is not None else self.entry_z

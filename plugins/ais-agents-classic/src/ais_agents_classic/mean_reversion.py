@@ -4,64 +4,21 @@ record."""
 from __future__ import annotations
 
 from math import tanh
-from typing import Self
 
-from pydantic import Field, model_validator
-
-from ais import PluginConfig
 from ais.agentkit import Outcomes, SymbolAgent, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean, RollingMoments
-from ais_agents_classic.common import band_view, check_bands, close_view, gap_exit
+from ais_agents_classic.common import BandConfig, band_view, close_view, gap_exit
 
 _NONE: tuple[Signal, ...] = ()
 _SIGN = {Direction.LONG: 1, Direction.SHORT: -1}
 _LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
 
 
-class MeanReversionConfig(PluginConfig):
-    """``[agents.<instance>]`` with ``plugin = "mean_reversion"``."""
-
-    window: int = Field(
-        default=20, gt=1, description="bars in the rolling mean and standard deviation of closes"
-    )
-    entry_z: float = Field(
-        default=2.0, gt=0.0, description="|z| at or beyond which the agent takes the counter-trend view"
-    )
-    exit_z: float = Field(
-        default=0.5,
-        ge=0.0,
-        description="a LONG/SHORT view turns FLAT once z is back inside ±exit_z (or past the mean); "
-        "must be < entry_z",
-    )
-    horizon: int | None = Field(
-        default=None, gt=0, description="bars over which a signal's outcome is measured; default: window"
-    )
-    allow_short: bool = Field(default=True, description="false: z above +entry_z gives FLAT instead of SHORT")
-    z_scale: float | None = Field(
-        default=None,
-        gt=0.0,
-        description="|z| at which confidence reaches tanh(1) ≈ 76 % of the hit rate; default: entry_z",
-    )
-    liquidity_ref: float = Field(
-        default=1.0,
-        gt=0.0,
-        description="mean quote volume per bar (close × volume) at which liquidity is 1 − 1/e ≈ 0.63",
-    )
-
-    @model_validator(mode="after")
-    def _exit_inside_entry(self) -> Self:
-        check_bands(self.entry_z, self.exit_z)
-        return self
-
-    @property
-    def horizon_bars(self) -> int:
-        return self.horizon if self.horizon is not None else self.window
-
-    @property
-    def z_scale_value(self) -> float:
-        return self.z_scale if self.z_scale is not None else self.entry_z
+class MeanReversionConfig(BandConfig):
+    """``[agents.<instance>]`` with ``plugin = "mean_reversion"``: z is the close's distance from its
+    rolling mean in standard deviations (every key in ``BandConfig``)."""
 
 
 class _SymbolState:

@@ -4,24 +4,24 @@ counter-trend, calibrated on its own record."""
 from __future__ import annotations
 
 from math import sqrt, tanh
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from ais import PluginConfig
 from ais.agentkit import Outcomes, SymbolAgent, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import Atr, RollingMoments, RollingSums
-from ais_agents_classic.common import band_view, check_bands, close_view, gap_exit
+from ais_agents_classic.common import BandConfig, band_view, close_view, gap_exit
 
 _NONE: tuple[Signal, ...] = ()
 _SIGN = {Direction.LONG: 1, Direction.SHORT: -1}
 _LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
 
 
-class VwapReversionConfig(PluginConfig):
-    """``[agents.<instance>]`` with ``plugin = "vwap_reversion"``."""
+class VwapReversionConfig(BandConfig):
+    """``[agents.<instance>]`` with ``plugin = "vwap_reversion"``: z is the close's distance from the
+    rolling VWAP in volatility units (the band keys are ``BandConfig``'s)."""
 
     window: int = Field(
         default=48,
@@ -34,44 +34,6 @@ class VwapReversionConfig(PluginConfig):
         description="volatility unit of the distance: `std` of closes over window, or `atr` (Wilder's ATR)",
     )
     atr_period: int = Field(default=14, gt=0, description="bars in Wilder's ATR (volatility = atr only)")
-    entry_z: float = Field(
-        default=2.0, gt=0.0, description="|distance| (volatility units) at or beyond which the agent fades it"
-    )
-    exit_z: float = Field(
-        default=0.5,
-        ge=0.0,
-        description="a LONG/SHORT view turns FLAT once the distance is back inside ±exit_z (or past the "
-        "VWAP); must be < entry_z",
-    )
-    horizon: int | None = Field(
-        default=None, gt=0, description="bars over which a signal's outcome is measured; default: window"
-    )
-    allow_short: bool = Field(
-        default=True, description="false: a distance above +entry_z gives FLAT instead of SHORT"
-    )
-    z_scale: float | None = Field(
-        default=None,
-        gt=0.0,
-        description="|distance| at which confidence reaches tanh(1) ≈ 76 % of the hit rate; default: entry_z",
-    )
-    liquidity_ref: float = Field(
-        default=1.0,
-        gt=0.0,
-        description="mean quote volume per bar (close × volume) at which liquidity is 1 − 1/e ≈ 0.63",
-    )
-
-    @model_validator(mode="after")
-    def _exit_inside_entry(self) -> Self:
-        check_bands(self.entry_z, self.exit_z)
-        return self
-
-    @property
-    def horizon_bars(self) -> int:
-        return self.horizon if self.horizon is not None else self.window
-
-    @property
-    def z_scale_value(self) -> float:
-        return self.z_scale if self.z_scale is not None else self.entry_z
 
 
 class _SymbolState:
