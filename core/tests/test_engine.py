@@ -317,3 +317,79 @@ def test_wall_clock_cycles_every_interval(tmp_path: Path) -> None:
     # the first cycle runs at once, then one per 50 ms boundary: never back to back (a lower bound
     # only, which a slow machine cannot break)
     assert all(g >= 30 for g in gaps[1:]), gaps
+
+
+class NavStop(Cap):
+    """Halts when NAV ≤ ``level``; counts its assessments. No NAV floor: assessed every cycle."""
+
+    level = -1.0
+
+    def __init__(self, name: str, config: PluginConfig) -> None:
+        super().__init__(name, config)
+        self.assessed: list[int] = []
+
+    @hookimpl
+    def ais_guard_assess(self, portfolio: Any, context: Any) -> Verdict | None:
+        from ais.domain import Action
+
+        self.assessed.append(context.now_ms)
+        if not portfolio.nav > self.level:
+            return Verdict(self.name, Action.HALT, "NAV_STOP", f"NAV {portfolio.nav} <= {self.level}")
+        return None
+
+
+class FlooredNavStop(NavStop):
+    """The same guard, giving its breach level as its NAV floor."""
+
+    @hookimpl
+    def ais_guard_nav_floor(self, portfolio: Any, context: Any) -> float | None:
+        return self.level
+
+
+class BrokenFloor(NavStop):
+    @hookimpl
+    def ais_guard_nav_floor(self, portfolio: Any, context: Any) -> float | None:
+        raise ValueError("no floor today")
+
+
+def _halted_at(tmp_path: Path, guard: NavStop) -> tuple[int | None, list[tuple[str, str, float]]]:
+    tmp_path.mkdir()
+    run, venue = make(tmp_path, guard=guard, bars=2000)
+    run.execute()
+    store = EventStore(tmp_path / "events.sqlite", readonly=True)
+    halt = store.last("risk.state")
+    return (halt.ts if halt else None), [(o.symbol, o.side.value, o.quantity) for o in venue.placed]
+
+
+def test_a_nav_floor_skips_assessments_but_never_a_breach(tmp_path: Path) -> None:
+    # where NAV goes without a stop: the lowest NAV of the first half becomes the stop level
+    free = NavStop("stop", PluginConfig())
+    (tmp_path / "free").mkdir()
+    run, _ = make(tmp_path / "free", guard=free, bars=2000)
+    navs: list[float] = []
+    run.on_bar = lambda now: navs.append(run.ledger.nav)
+    run.execute()
+    assert len(free.assessed) == 2000
+    level = min(navs[:1000])
+    cycle_of_breach = navs.index(level)
+
+    every = NavStop("stop", PluginConfig())
+    every.level = level
+    floored = FlooredNavStop("stop", PluginConfig())
+    floored.level = level
+    reference = _halted_at(tmp_path / "every", every)
+    skipping = _halted_at(tmp_path / "floored", floored)
+    assert reference[0] is not None  # the stop trips at the cycle NAV first reaches it ...
+    assert skipping == reference  # ... floor or not, and every order before it is the same
+    assert every.assessed[cycle_of_breach] == reference[0]
+    # far fewer assessments before the breach; every one after it (halted: no floor is asked)
+    before = [t for t in floored.assessed if t < reference[0]]
+    assert len(before) < cycle_of_breach // 2
+    assert floored.assessed[-1] == every.assessed[-1]
+
+
+def test_a_failing_nav_floor_means_assessed_every_cycle(tmp_path: Path) -> None:
+    guard = BrokenFloor("stop", PluginConfig())
+    run, _ = make(tmp_path, guard=guard, bars=300)
+    run.execute()
+    assert len(guard.assessed) == 300

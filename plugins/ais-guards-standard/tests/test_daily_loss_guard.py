@@ -74,3 +74,12 @@ def test_kill_switch_through_the_host() -> None:
 def test_config_is_validated(value: object) -> None:
     with pytest.raises(ValidationError):
         make_instance(DailyLoss, "kill", max_daily_loss=value)
+
+
+def test_nav_floor_is_the_breach_level_rounded_up() -> None:
+    from ais.testing.conformance import levels_portfolio
+
+    g = make_instance(DailyLoss, "daily", max_daily_loss=0.05)
+    floor = g.ais_guard_nav_floor(levels_portfolio(10_400.0, 10_400.0, 10_000.0), context())
+    assert floor == pytest.approx(9_500.0, rel=1e-8) and floor >= 9_500.0
+    assert g.ais_guard_assess(levels_portfolio(9_499.99, 10_400.0, 10_000.0), context()) is not None

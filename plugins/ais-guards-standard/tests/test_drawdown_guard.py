@@ -139,3 +139,14 @@ def test_fires_in_the_real_january_2018_sell_off() -> None:
 def test_market_snapshot_is_not_needed_to_assess() -> None:
     empty = GuardContext(MarketSnapshot(0), RiskState.ACTIVE, 0, "UTC")
     assert guard().ais_guard_assess(portfolio(drawdown=0.3), empty) is not None
+
+
+def test_nav_floor_is_the_breach_level_rounded_up() -> None:
+    from ais.testing.conformance import levels_portfolio
+
+    g = guard(0.2)
+    floor = g.ais_guard_nav_floor(levels_portfolio(12_000.0, 12_000.0, 11_000.0), context())
+    assert floor == pytest.approx(9_600.0, rel=1e-8) and floor >= 9_600.0
+    assert g.ais_guard_assess(levels_portfolio(9_599.99, 12_000.0, 11_000.0), context()) is not None
+    # no positive peak: no NAV level to give (drawdown is taken as 0), so assessed every cycle
+    assert g.ais_guard_nav_floor(levels_portfolio(0.0, 0.0, 0.0), context()) is None

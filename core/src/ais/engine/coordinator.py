@@ -8,6 +8,7 @@ store writes are group-committed except for what must be durable before it takes
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,7 @@ class Coordinator:
         ]
         self._data_key, self._snapshot_of = host.snapshot_source()
         self._assess = host.has_guard_assessments()
+        self._assessed_revision = -1
         self._rules: dict[tuple[str, str], MarketRules] = {}
         self._fill_since = 0
         #: the market of the current (or last) cycle
@@ -116,8 +118,13 @@ class Coordinator:
         ledger = self.ledger
         ledger.mark(snapshot)
         portfolio: PortfolioSnapshot | None = None
-        if self._assess:
+        # the portfolio guards, unless their NAV floor says none of them can answer differently
+        # (ais_guard_nav_floor: NAV above it, and no fill, new peak or new day since: same revision)
+        if self._assess and not (
+            ledger.nav > self.risk.quiet_above and ledger.revision == self._assessed_revision
+        ):
             portfolio = ledger.snapshot()
+            self._assessed_revision = ledger.revision
             if self.risk.assess(portfolio, snapshot, now):
                 self.kill_switch_tripped()
         signals, errors = self._agents(snapshot)
@@ -284,6 +291,7 @@ class Coordinator:
             return
         self.risk.state = state
         self.risk.state_reason = reason
+        self.risk.quiet_above = math.inf  # assess again under the new state
         if state is RiskState.HALTED:
             self.kill_switch_tripped()
 

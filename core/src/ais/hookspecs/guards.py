@@ -53,3 +53,27 @@ def ais_guard_assess(portfolio: PortfolioSnapshot, context: GuardContext) -> Ver
 
     .. versionadded:: 1.0
     """
+
+
+@hookspec
+def ais_guard_nav_floor(portfolio: PortfolioSnapshot, context: GuardContext) -> float | None:
+    """The NAV at or below which this guard's ``ais_guard_assess`` could answer differently.
+
+    Optional, for a guard whose assessment depends only on NAV against levels the portfolio fixes
+    (the day's starting NAV, the peak NAV). Asked right after an assessment in which no guard asked for
+    anything (risk state ACTIVE). The engine then skips ``ais_guard_assess`` on later cycles while every
+    assessing guard has given a floor, NAV stays above the highest floor, and nothing else moves: no
+    fill, no new day, no new peak, no change of risk state. Whatever moves, every guard is assessed
+    again. A floor above the true breach level only costs assessments; one below it would miss a
+    breach, so round up. ``None``, NaN, raising, or not implementing it: assessed every cycle.
+    May not: depend on the market, the clock or anything but the portfolio's NAV and levels.
+
+    Example::
+
+        @hookimpl
+        def ais_guard_nav_floor(self, portfolio, context):
+            level = portfolio.day_start_nav * (1.0 - self.config.max_daily_loss)
+            return level + abs(level) * 1e-9  # rounded up: never below the breach level
+
+    .. versionadded:: 1.0
+    """

@@ -8,6 +8,7 @@ call stays isolated the way its hook's contract says.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -348,6 +349,25 @@ class PluginHost:
                     verdicts = []
                 verdicts.append(verdict)
         return verdicts if verdicts is not None else []
+
+    def guard_nav_floor(self, portfolio: PortfolioSnapshot, context: GuardContext) -> float:
+        """The NAV above which no assessing guard's answer can change (``ais_guard_nav_floor``): the
+        highest of their floors; ``inf`` (assess every cycle) as soon as one gives none."""
+        floors = dict(self._calls("ais_guard_nav_floor"))
+        highest = -math.inf
+        for key, _ in self._assess_calls or self._calls("ais_guard_assess"):
+            call = floors.get(key)
+            if call is None:
+                return math.inf
+            try:
+                floor = call(portfolio, context)
+                floor = float(floor) if floor is not None else math.inf
+            except Exception:
+                return math.inf  # fail closed: assessed every cycle, where its error is recorded
+            if not floor < math.inf:  # NaN too
+                return math.inf
+            highest = max(highest, floor)
+        return highest
 
     def has_guard_assessments(self) -> bool:
         self._assess_calls = self._calls("ais_guard_assess")

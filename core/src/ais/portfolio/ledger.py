@@ -58,6 +58,9 @@ class Ledger:
         self._positions: tuple[Position, ...] | None = ()  # rebuilt lazily after a fill
         self.fill_count = 0
         self.traded_notional = 0.0
+        #: bumped whenever something other than a mark's NAV moves: a fill, a new peak NAV, a new day
+        #: (the risk engine skips guards whose NAV floor still holds while it stays the same)
+        self.revision = 0
 
     def adopt(self, cash: float, positions: list[dict[str, Any]]) -> None:
         """Start from an existing book (a venue's positions and cash) instead of ``initial_cash``."""
@@ -70,6 +73,7 @@ class Ledger:
         self._positions = None
         value = sum(h.quantity * h.avg_price for h in self.holdings.values())
         self.initial_cash = self.nav = self.peak_nav = self.day_start_nav = self._prev_nav = cash + value
+        self.revision += 1
 
     # -- fills --------------------------------------------------------------------------------
 
@@ -104,6 +108,7 @@ class Ledger:
         h.realized += realized
         self.realized += realized
         self._positions = None
+        self.revision += 1
         self.prices.setdefault(fill.symbol, fill.price)
         return realized
 
@@ -138,6 +143,7 @@ class Ledger:
         self.ts = ts
         if nav > self.peak_nav:
             self.peak_nav = nav
+            self.revision += 1
         elif self.peak_nav > 0:
             dd = 1.0 - nav / self.peak_nav
             if dd > self.max_drawdown:
@@ -146,6 +152,7 @@ class Ledger:
         if day_end is None or ts >= day_end:
             if day_end is not None:
                 self.day_start_nav = self._prev_nav
+            self.revision += 1
             self._day_end_ms = next_midnight_ms(ts, self._tz)
         self._prev_nav = nav
 

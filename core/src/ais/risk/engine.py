@@ -8,6 +8,7 @@ Every transition is an event, recorded before it takes effect.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,9 @@ class RiskEngine:
         self._record = record
         self.state = state
         self.state_reason = ""
+        #: after a quiet assessment: the NAV above which no guard's assessment can change while the
+        #: ledger's revision stays the same (``ais_guard_nav_floor``); ``inf``: assess every cycle
+        self.quiet_above = math.inf
         self._ctx = GuardContext(MarketSnapshot(ts=0), state, 0, timezone)
 
     def _context(self, market: MarketSnapshot, now_ms: int) -> GuardContext:
@@ -88,15 +92,21 @@ class RiskEngine:
         return order.with_token(sign(order, self._keyring, now_ms, self._ttl_s)), []
 
     def assess(self, portfolio: PortfolioSnapshot, market: MarketSnapshot, now_ms: int) -> bool:
-        """Run the portfolio guards; move the state. True if the kill switch tripped just now."""
+        """Run the portfolio guards; move the state. True if the kill switch tripped just now.
+
+        Sets ``quiet_above``: the guards' NAV floor after a quiet assessment in state ACTIVE, else
+        ``inf``."""
         ctx = self._ctx
         ctx.market = market
         ctx.risk_state = self.state
         ctx.now_ms = now_ms
         verdicts = self._host.guard_assessments(portfolio, ctx)
+        self.quiet_above = math.inf
         if not verdicts:
             if self.state is RiskState.REDUCING:
                 self.transition(RiskState.ACTIVE, "no guard asks to reduce any more", by="guard")
+            elif self.state is RiskState.ACTIVE:
+                self.quiet_above = self._host.guard_nav_floor(portfolio, ctx)
             return False
         halts = [v for v in verdicts if v.action is Action.HALT]
         if halts:
@@ -126,6 +136,7 @@ class RiskEngine:
         self._record("risk.state", payload)
         self.state = state
         self.state_reason = reason
+        self.quiet_above = math.inf
 
 
 def _reason(verdicts: list[Verdict]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -230,6 +231,37 @@ class GuardContract:
             if v.action is not Action.PASS:
                 assert v.reason_code and _REASON.match(v.reason_code), v
                 assert v.message
+
+
+    def test_nav_floor_is_never_above_a_breach(self, guard: Any, context: GuardContext) -> None:
+        """With ``ais_guard_nav_floor``: for fixed levels (peak NAV, the day's starting NAV), any NAV
+        above the floor given at a quiet assessment is assessed quietly too (DESIGN: skipped cycles
+        must not hide a breach)."""
+        if not hasattr(guard, "ais_guard_nav_floor"):
+            pytest.skip("guard gives no NAV floor: assessed every cycle")
+        for peak, day_start in ((10_000.0, 10_000.0), (12_500.0, 10_000.0), (10_000.0, 9_000.0), (1.0, 0.97)):
+            floor = guard.ais_guard_nav_floor(levels_portfolio(peak, peak, day_start), context)
+            if floor is None:
+                continue
+            assert _quiet(guard.ais_guard_assess(levels_portfolio(peak, peak, day_start), context))
+            navs = [peak * i / 400 for i in range(401)]
+            navs += [floor * (1 + k * 1e-12) for k in range(-3, 4)] + [math.nextafter(floor, math.inf)]
+            for nav in navs:
+                if nav > floor and nav <= peak:
+                    verdict = guard.ais_guard_assess(levels_portfolio(nav, peak, day_start), context)
+                    assert _quiet(verdict), f"NAV {nav!r} is above the floor {floor!r} but: {verdict}"
+
+
+def _quiet(verdict: Verdict | None) -> bool:
+    return verdict is None or verdict.action is Action.PASS
+
+
+def levels_portfolio(nav: float, peak: float, day_start: float, ts: int = 0) -> PortfolioSnapshot:
+    """A flat portfolio at ``nav`` with the levels core derives from a peak and a day's start."""
+    drawdown = 1.0 - nav / peak if peak > 0 else 0.0
+    return PortfolioSnapshot(
+        ts, nav, nav, (), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, peak, drawdown, nav - day_start, day_start
+    )
 
 
 class ExchangeContract:

@@ -42,6 +42,9 @@ class DailyLoss(BreachGuard[DailyLossConfig]):
         # `not >` rather than `<=` so that NaN counts as breached.
         return not portfolio.daily_pnl > -self._limit * portfolio.day_start_nav
 
+    def breach_nav(self, portfolio: PortfolioSnapshot) -> float:
+        return portfolio.day_start_nav * (1.0 - self._limit)
+
     def why(self, portfolio: PortfolioSnapshot) -> str:
         return (
             f"daily P&L {portfolio.daily_pnl:.2f} ≤ −{self._limit:.2%} of the day's starting NAV "

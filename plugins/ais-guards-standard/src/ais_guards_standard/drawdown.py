@@ -47,5 +47,9 @@ class MaxDrawdown(BreachGuard[MaxDrawdownConfig]):
         # `not <` rather than `>=` so that a NaN drawdown counts as breached.
         return not portfolio.drawdown < self._limit
 
+    def breach_nav(self, portfolio: PortfolioSnapshot) -> float | None:
+        peak = portfolio.peak_nav
+        return peak * (1.0 - self._limit) if peak > 0.0 else None  # no peak: drawdown is taken as 0
+
     def why(self, portfolio: PortfolioSnapshot) -> str:
         return f"drawdown {portfolio.drawdown:.2%} ≥ limit {self._limit:.2%}"

@@ -15,6 +15,10 @@ from ais_guards_standard.reasons import NO_MARKET_DATA
 
 C = TypeVar("C", bound=PluginConfig)
 
+#: relative margin added to a breach level to make it a NAV floor: covers the rounding of the guard's
+#: own comparison (NAV - day start, 1 - NAV / peak), at the cost of a few more assessments near it
+NAV_FLOOR_MARGIN = 1e-9
+
 
 class Guard(Plugin[C]):
     """Base of the standard guards. Subclasses copy their config into plain attributes in
@@ -85,11 +89,23 @@ class BreachGuard(Guard[C]):
     def consequence(self) -> str:
         return "kill switch" if self.action is Action.HALT else "only exposure-reducing orders pass"
 
+    def breach_nav(self, portfolio: PortfolioSnapshot) -> float | None:
+        """The NAV at or below which ``breached`` holds, the portfolio's levels (day start, peak)
+        staying the same; ``None`` if the limit is not a NAV level."""
+        return None
+
     @hookimpl
     def ais_guard_assess(self, portfolio: PortfolioSnapshot, context: GuardContext) -> Verdict | None:
         if not self.breached(portfolio):
             return None
         return Verdict(self.name, self.action, self.code, f"{self.why(portfolio)}: {self.consequence()}")
+
+    @hookimpl
+    def ais_guard_nav_floor(self, portfolio: PortfolioSnapshot, context: GuardContext) -> float | None:
+        level = self.breach_nav(portfolio)
+        if level is None:
+            return None
+        return level + abs(level) * NAV_FLOOR_MARGIN  # rounded up: never below the breach level
 
     @hookimpl
     def ais_guard_check(self, order: Order, portfolio: PortfolioSnapshot, context: GuardContext) -> Verdict:
