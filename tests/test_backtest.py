@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import NINE_PAIRS, SHARED_DATA, one_line_error, run_ais, write_backtest_config
 
+from ais.backtest.run import read_trades
 from ais.testing import read_candles
 
 SYMBOLS = NINE_PAIRS
@@ -83,6 +84,16 @@ def test_backtest_exports_and_store(nine_pairs: tuple[Path, dict]) -> None:
     tokens = [json.loads(payload)["token"] for (payload,) in rows]
     assert tokens and all(isinstance(t, str) and t for t in tokens)
     assert run_ais("audit", "verify", "--store", str(folder / "events.sqlite")).returncode == 0
+    # the round trips built during the run are those the stored events give, read back and decoded
+    (run_id,) = db.execute("SELECT run_id FROM events WHERE type = 'run.start'").fetchone()
+    stored = read_trades(folder / "events.sqlite", run_id, {})  # closed ones only
+    closed = [t for t in trades if t["open"] == "False"]
+    assert len(stored) == len(closed) > 10
+    for mine, theirs in zip(closed, stored, strict=True):
+        assert (mine["symbol"], mine["agent"], float(mine["entry_price"]), float(mine["exit_price"])) == (
+            theirs.symbol, theirs.agent, theirs.entry_price, theirs.exit_price
+        )
+        assert float(mine["pnl"]) == pytest.approx(theirs.pnl, rel=1e-12, abs=1e-15)
 
 
 def _cut_market(folder: Path, symbols: list[str], last_open: int | None = None) -> str:

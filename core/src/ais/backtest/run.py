@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ais.backtest.equity import EquityCurve, EquityRecorder
 from ais.backtest.metrics import attribution, compute_metrics, monthly_returns
-from ais.backtest.trades import Trade, trades_from_events
+from ais.backtest.trades import Trade, TradeBook, trades_from_events
 from ais.store.events import EventStore
 
 if TYPE_CHECKING:
@@ -82,6 +82,8 @@ def run_backtest(
     )
     recorder = EquityRecorder(run.ledger, run.coordinator, run.config.portfolio.initial_cash, closes)
     run.on_bar = recorder.record
+    book = TradeBook()
+    run.on_record = book.record
     if before is not None:
         before(run)
     summary = run.execute(on_cycle)
@@ -90,7 +92,7 @@ def run_backtest(
     # trades still open are marked where the NAV is: the ledger's last price, at the end of the run
     end = curve.ts[-1] if len(curve.ts) else 0
     last_prices = {symbol: (end, price) for symbol, price in run.ledger.prices.items()}
-    trades = read_trades(Path(summary["store"]), summary["run_id"], last_prices)
+    trades = book.trades(last_prices)
     metrics = compute_metrics(
         curve,
         trades,

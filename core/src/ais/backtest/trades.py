@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ais.domain.events import Event
 
@@ -112,30 +113,33 @@ class _Building:
         )
 
 
-def trades_from_events(
-    events: Iterable[Event], last_prices: dict[str, tuple[int, float]] | None = None
-) -> list[Trade]:
-    """Round trips from ``order.intent`` (which agent) and ``order.fill`` events, in store order.
+class TradeBook:
+    """Round trips built as the events are recorded: ``record(type, ts, payload)`` for each event of a
+    run, in order (``Run.on_record``), then ``trades()``. The same result as reading the run's events
+    back from the store (``trades_from_events``), without decoding them again."""
 
-    ``last_prices`` (symbol -> (ts, close)) marks trades still open at the end; without it they are
-    left out."""
-    agent_of: dict[str, str] = {}
-    building: dict[str, _Building] = {}
-    done: list[Trade] = []
-    for event in events:
-        payload = event.payload
-        if event.type == "order.intent":
-            agent_of[payload["client_order_id"]] = payload.get("strategy") or "?"
-            continue
-        if event.type != "order.fill":
-            continue
+    __slots__ = ("_agent_of", "_building", "_done")
+
+    def __init__(self) -> None:
+        self._agent_of: dict[str, str] = {}
+        self._building: dict[str, _Building] = {}
+        self._done: list[Trade] = []
+
+    def record(self, type_: str, ts: int, payload: dict[str, Any]) -> None:
+        if type_ == "order.fill":
+            self._fill(ts, payload)
+        elif type_ == "order.intent":
+            self._agent_of[payload["client_order_id"]] = payload.get("strategy") or "?"
+
+    def _fill(self, event_ts: int, payload: dict[str, Any]) -> None:
+        building = self._building
         symbol = payload["symbol"]
         quantity = float(payload["quantity"])
         price = float(payload["price"])
         fee = float(payload["fee"])
-        ts = int(payload.get("fill_ts") or event.ts)
+        ts = int(payload.get("fill_ts") or event_ts)
         signed = quantity if payload["side"] == "buy" else -quantity
-        agent = agent_of.get(payload["client_order_id"], "?")
+        agent = self._agent_of.get(payload["client_order_id"], "?")
         current = building.get(symbol)
         while quantity > _EPSILON:
             if current is None:
@@ -158,13 +162,30 @@ def trades_from_events(
             quantity -= closing
             signed = quantity if signed > 0 else -quantity
             if abs(current.position) <= _EPSILON * max(1.0, current.entry_qty):
-                done.append(current.trade(symbol))
+                self._done.append(current.trade(symbol))
                 del building[symbol]
                 current = None
-    if last_prices:
-        for symbol, current in building.items():
-            if symbol in last_prices:
-                ts, close = last_prices[symbol]
-                done.append(current.trade(symbol, close, ts))
-    done.sort(key=lambda t: (t.entry_ts, t.symbol))
-    return done
+
+    def trades(self, last_prices: dict[str, tuple[int, float]] | None = None) -> list[Trade]:
+        """Every round trip so far, by entry time. ``last_prices`` (symbol -> (ts, close)) marks the
+        trades still open; without it they are left out."""
+        done = list(self._done)
+        if last_prices:
+            for symbol, current in self._building.items():
+                if symbol in last_prices:
+                    ts, close = last_prices[symbol]
+                    done.append(current.trade(symbol, close, ts))
+        done.sort(key=lambda t: (t.entry_ts, t.symbol))
+        return done
+
+
+def trades_from_events(
+    events: Iterable[Event], last_prices: dict[str, tuple[int, float]] | None = None
+) -> list[Trade]:
+    """Round trips from stored ``order.intent`` (which agent) and ``order.fill`` events, in store
+    order. ``last_prices`` (symbol -> (ts, close)) marks trades still open at the end; without it
+    they are left out."""
+    book = TradeBook()
+    for event in events:
+        book.record(event.type, event.ts, event.payload)
+    return book.trades(last_prices)

@@ -158,6 +158,9 @@ class Run:
         self.mismatches: list[str] = []
         #: called after each cycle with its time (ms), e.g. to record the equity curve of a backtest
         self.on_bar: Callable[[int], None] | None = None
+        #: called with ``(type, ts, payload)`` of each event this run records, after it is appended to
+        #: the store (a backtest builds its round trips from it)
+        self.on_record: Callable[[str, int, dict[str, Any]], None] | None = None
         windowed = (options.start_ms, options.end_ms, options.warmup_from_ms) != (None, None, None)
         if windowed and not isinstance(self.clock, SimulatedClock):
             raise UsageError("--from/--to need a replayed market (a data provider with a timeline)")
@@ -192,9 +195,11 @@ class Run:
         flush: bool = False,
     ) -> None:
         assert self.store is not None, "the store opens when the run starts"
-        self.store.append(
-            type_, payload, self.clock.now_ms() if ts is None else ts, self.run_id, durable=durable or flush
-        )
+        if ts is None:
+            ts = self.clock.now_ms()
+        self.store.append(type_, payload, ts, self.run_id, durable=durable or flush)
+        if self.on_record is not None:
+            self.on_record(type_, ts, payload)
 
     def _deliver(self, events: list[Event]) -> None:
         for event in events:
