@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -73,3 +74,18 @@ def test_not_a_store(tmp_path: Path) -> None:
 
     with pytest.raises(AisError, match="not an AIS event store"):
         EventStore(bad)
+
+
+def test_payload_text_round_trips_and_edge_values(tmp_path: Path) -> None:
+    from ais.store.events import decode_payload, encode_payload
+
+    payload = {"client_order_id": "ais-1", "quantity": 0.1, "price": 101.234567, "n": 3, "legs": [1, 2]}
+    assert encode_payload(payload) == json.dumps(payload, separators=(",", ":"))  # compact, key order kept
+    assert encode_payload({"big": 2**70}) == '{"big":1180591620717411303424}'  # beyond orjson: stdlib
+    assert encode_payload({"x": float("nan"), "y": float("inf")}) == '{"x":null,"y":null}'
+    assert decode_payload('{"x":NaN,"y":Infinity}')["y"] == float("inf")  # text older stores hold
+    store = EventStore(tmp_path / "s.sqlite")
+    store.append("note", {"text": "ünïcode ✓", "big": 2**70}, ts=1, run_id="r")
+    store.close()
+    (event,) = EventStore(tmp_path / "s.sqlite", readonly=True).events()
+    assert event.payload == {"text": "ünïcode ✓", "big": 2**70}
