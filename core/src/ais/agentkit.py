@@ -160,12 +160,17 @@ class SymbolAgent(Plugin[C], Generic[C, S]):
             state = states.get(symbol)
             if state is None:
                 state = states[symbol] = self.new_state()
-            step = bar_step(state.last_open, bar.ts, bar_ms, symbol in gaps)
-            if step == SKIP:
-                continue
-            closed = self._gap(state) if step == RESET else None
-            state.last_open = bar.ts
-            close_ms = bar.ts + bar_ms
+            ts = bar.ts
+            last = state.last_open
+            if last is not None and ts - last == bar_ms and symbol not in gaps:
+                closed = None  # the usual step, the next bar: what bar_step answers USE to, inline
+            else:
+                step = bar_step(last, ts, bar_ms, symbol in gaps)
+                if step == SKIP:
+                    continue
+                closed = self._gap(state) if step == RESET else None
+            state.last_open = ts
+            close_ms = ts + bar_ms
             outcomes = state.outcomes
             if outcomes.pending and outcomes.pending[0][0] <= close_ms:
                 outcomes.settle(close_ms, bar.close, bar_ms)

@@ -44,31 +44,22 @@ class EquityCurve:
 
 
 class EquityRecorder:
-    """``record`` (for ``Run.on_bar``) appends the ledger's state, and with ``closes`` each bar's
-    closes (what the report draws trades on), to ``curve`` after every cycle. Called once per bar, it
-    reads only locals of a closure (bound ``append`` methods, the ledger, the coordinator)."""
+    """Keeps ``curve``: the ledger appends time, NAV and gross exposure at each mark (once a cycle,
+    ``Ledger.record_path``); with ``closes``, ``record`` (for ``Run.on_bar``, else ``None``) appends
+    each bar's closes after the cycle (what the report draws trades on)."""
 
     __slots__ = ("curve", "record")
 
     def __init__(self, ledger: Ledger, coordinator: Coordinator, initial: float, closes: bool = True) -> None:
         curve = self.curve = EquityCurve(initial)
-        add_ts, add_nav, add_gross = curve.ts.append, curve.nav.append, curve.gross.append
-
-        def record_nav(now: int) -> None:
-            add_ts(now)
-            add_nav(ledger.nav)
-            add_gross(ledger.gross)
-
+        ledger.record_path(curve.ts, curve.nav, curve.gross)
+        self.record: Callable[[int], None] | None = None
         if not closes:
-            self.record: Callable[[int], None] = record_nav
             return
         series_of = curve.closes
         adders: dict[str, tuple[Callable[[int], None], Callable[[float], None]]] = {}
 
         def record(now: int) -> None:
-            add_ts(now)
-            add_nav(ledger.nav)
-            add_gross(ledger.gross)
             snapshot = coordinator.snapshot
             if snapshot is None:
                 return

@@ -6,6 +6,8 @@ signed base quantities (negative = short).
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +17,8 @@ from ais.domain.orders import Fill, Side
 from ais.domain.portfolio import PortfolioSnapshot, Position
 
 _new_tuple = tuple.__new__
+#: the bound ``append`` of the time, NAV and gross exposure arrays ``record_path`` fills
+_PathAppenders = tuple[Callable[[int], None], Callable[[float], None], Callable[[float], None]]
 
 
 def next_midnight_ms(ts_ms: int, tz: ZoneInfo) -> int:
@@ -61,6 +65,7 @@ class Ledger:
         #: bumped whenever something other than a mark's NAV moves: a fill, a new peak NAV, a new day
         #: (the risk engine skips guards whose NAV floor still holds while it stays the same)
         self.revision = 0
+        self._path: _PathAppenders | None = None
 
     def adopt(self, cash: float, positions: list[dict[str, Any]]) -> None:
         """Start from an existing book (a venue's positions and cash) instead of ``initial_cash``."""
@@ -155,6 +160,16 @@ class Ledger:
             self.revision += 1
             self._day_end_ms = next_midnight_ms(ts, self._tz)
         self._prev_nav = nav
+        path = self._path
+        if path is not None:
+            path[0](ts)
+            path[1](nav)
+            path[2](gross)
+
+    def record_path(self, ts: array[int], nav: array[float], gross: array[float]) -> None:
+        """From the next mark on, append each mark's time (ms), NAV and gross exposure to these arrays:
+        a backtest's equity curve, kept without a call of its own per bar."""
+        self._path = (ts.append, nav.append, gross.append)
 
     # -- views --------------------------------------------------------------------------------
 
