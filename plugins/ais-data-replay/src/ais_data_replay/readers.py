@@ -229,12 +229,16 @@ def _fast_csv(source: Source, columns: Sequence[str]) -> Loaded | None:
                 data = data.replace(b"\r\n", b"\n")
                 if b"\r" in data:
                     return None
-            # bytes throughout: int() and float() parse ASCII bytes, no decoding needed
-            lines = data.split(b"\n")
+            # decoded once: int() and float() parse str faster than bytes
+            try:
+                text = data.decode("ascii")
+            except UnicodeDecodeError:
+                return None
+            lines = text.split("\n")
             while lines and not lines[-1].strip():
                 lines.pop()  # after the block's last newline; at the end, trailing blank lines
             if lines:
-                tokens = b",".join(lines).split(b",")
+                tokens = ",".join(lines).split(",")
                 if len(tokens) != width * len(lines):
                     return None  # a short, long or blank line
                 try:

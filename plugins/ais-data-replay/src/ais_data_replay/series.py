@@ -12,7 +12,8 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from heapq import merge
-from itertools import groupby, pairwise
+from itertools import compress, groupby
+from operator import sub
 from typing import NamedTuple
 
 from ais.domain.market import Candle, FundingRate
@@ -45,8 +46,10 @@ class CandleSeries:
         self.ts = ts = columns.times
         self.open, self.high, self.low, self.close, self.volume = columns.values
         self.close_times = array("q", (t + bar_ms for t in ts))
-        #: indexes of candles whose previous bar is missing (the first candle is never one): few
-        self.after_gap = frozenset(i for i, (a, b) in enumerate(pairwise(ts), 1) if b - a > bar_ms)
+        #: indexes of candles whose previous bar is missing (the first candle is never one): few. Found
+        #: by C-level iteration (steps = ts[1:] - ts[:-1]): no Python frame per bar
+        steps = map(sub, ts[1:], ts[:-1])
+        self.after_gap = frozenset(compress(range(1, len(ts)), map(bar_ms.__lt__, steps)))
         self.cursor = 0  # invariant after each look-up: cursor == bisect_left(close_times, now_ms)
 
     def __len__(self) -> int:
