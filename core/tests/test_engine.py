@@ -393,3 +393,69 @@ def test_a_failing_nav_floor_means_assessed_every_cycle(tmp_path: Path) -> None:
     run, _ = make(tmp_path, guard=guard, bars=300)
     run.execute()
     assert len(guard.assessed) == 300
+
+
+class StreamingMarket(FakeMarket):
+    """The same market, also as one stream of snapshots (``ais_data_stream``); ``fail_after``: the
+    stream raises after that many snapshots; ``stall``: it repeats the first time."""
+
+    fail_after: int | None = None
+    stall = False
+    streamed = 0
+
+    @hookimpl
+    def ais_data_stream(self, symbols: tuple[str, ...], after_ms: int) -> Any:
+        for n, t in enumerate(t for t in self.times if t > after_ms):
+            if n == self.fail_after:
+                raise OSError("feed went away")
+            self.streamed += 1
+            yield self.ais_data_snapshot(symbols, self.times[0] if self.stall and n else t)
+
+
+def _streaming_run(tmp_path: Path, market: FakeMarket, mode: str = "paper") -> Run:
+    config = tmp_path / "ais.toml"
+    config.write_text(CONFIG.format(mode=mode))
+    host = host_with(
+        ("data", market),
+        ("agents", Flip("flip", PluginConfig())),
+        ("arbitration", First("first", PluginConfig())),
+        ("guards", Cap("cap", PluginConfig())),
+        ("exchanges", FakeExchange("fake")),
+    )
+    return Run(RunOptions(config=str(config), store=str(tmp_path / "events.sqlite")), host=host)
+
+
+def test_a_data_stream_runs_the_same_cycles_as_the_per_bar_hooks(tmp_path: Path) -> None:
+    candles = {"AAA/USD": synthetic_candles(900)}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    per_bar = _streaming_run(tmp_path / "a", FakeMarket(candles)).execute()
+    streaming = StreamingMarket(candles)
+    streamed = _streaming_run(tmp_path / "b", streaming).execute()
+    assert streaming.streamed == 900  # the run read the stream, not the per-bar hooks
+    different = {"run_id", "store"}
+    assert {k: v for k, v in streamed.items() if k not in different} == {
+        k: v for k, v in per_bar.items() if k not in different
+    }
+
+
+@pytest.mark.parametrize(
+    ("fail_after", "stall", "message"),
+    [
+        (100, False, r"data\.market: ais_data_stream failed: OSError: feed went away"),
+        (None, True, r"data\.market: ais_data_stream gave time \d+ after \d+ \(must advance\)"),
+    ],
+)
+def test_a_failing_data_stream_stops_the_run_named_and_recorded(
+    tmp_path: Path, fail_after: int | None, stall: bool, message: str
+) -> None:
+    from ais.errors import PluginError
+
+    market = StreamingMarket({"AAA/USD": synthetic_candles(300)})
+    market.fail_after, market.stall = fail_after, stall
+    with pytest.raises(PluginError, match=message):
+        _streaming_run(tmp_path, market).execute()
+    store = EventStore(tmp_path / "events.sqlite", readonly=True)
+    end = store.last("run.end")
+    assert end is not None and end.payload["completed"] is False
+    assert store.verify()[1] is None

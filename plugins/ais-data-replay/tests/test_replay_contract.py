@@ -35,3 +35,18 @@ class TestFileReplay(DataProviderContract):
     @pytest.fixture
     def symbols(self) -> tuple[str, ...]:
         return ("XRP/USDT:USDT",)
+
+
+class TestOneFileWithGapsReplay(DataProviderContract):
+    """One series: the timeline is its own close times (the stream's one-series path); ADA/BTC has gaps."""
+
+    @pytest.fixture
+    def provider(self, shared_data: Path) -> ReplayProvider:
+        ada = shared_data / "binance-5m-2018-01" / "ADA_BTC.csv"
+        provider = make_instance(ReplayProvider, "ada", files={"ADA/BTC": str(ada)})
+        assert provider.gaps(), "the test needs a series with gaps"
+        return provider
+
+    @pytest.fixture
+    def symbols(self) -> tuple[str, ...]:
+        return ("ADA/BTC",)

@@ -12,12 +12,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain, islice
+from operator import mul, truediv
 from typing import Any
 
 from ais.backtest.equity import EquityCurve
 from ais.backtest.trades import Trade
 
 YEAR_MS = 365.25 * 86_400_000
+_MINUS_ONE = -1.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class Drawdown:
 
 def bar_returns(nav: Sequence[float], initial: float) -> list[float]:
     """Simple returns per bar, the first against the initial equity."""
+    if initial > 0 and (not nav or min(nav) > 0):  # the usual curve: by C-level iteration
+        before = chain((initial,), islice(nav, max(len(nav) - 1, 0)))
+        return list(map(_MINUS_ONE.__add__, map(truediv, nav, before)))
     out: list[float] = []
     prev = initial
     for value in nav:
@@ -71,7 +77,8 @@ def _sample_std(values: Sequence[float], mean: float) -> float:
     n = len(values)
     if n < 2:
         return 0.0
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    deviations = list(map((-mean).__add__, values))
+    return math.sqrt(math.fsum(map(mul, deviations, deviations)) / (n - 1))
 
 
 def _ratio(num: float, den: float) -> float | None:

@@ -97,15 +97,18 @@ class Coordinator:
 
     # -- the cycle ----------------------------------------------------------------------------
 
-    def cycle(self, now: int) -> None:
+    def cycle(self, now: int, snapshot: MarketSnapshot | None = None) -> None:
+        """One cycle at ``now``; ``snapshot``: the market of ``now`` when the run already has it (a
+        data stream), else asked of the data providers."""
         stats = self.stats
         if stats.first_ts is None:
             stats.first_ts = now
         key = self._data_key
         try:  # zero-cost unless raised: a failing plugin is named, the run ends (fail closed)
-            snapshot = self._snapshot_of(self.symbols, now)
             if snapshot is None:
-                snapshot = MarketSnapshot(now)
+                snapshot = self._snapshot_of(self.symbols, now)
+                if snapshot is None:
+                    snapshot = MarketSnapshot(now)
             self.snapshot = snapshot
             for key, on_market in self._on_market:  # noqa: B007 - `key` names the venue if it raises
                 on_market(snapshot)

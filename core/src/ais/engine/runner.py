@@ -24,6 +24,7 @@ from typing import Any
 from ais.config.loader import AisConfig, check_capabilities, load_config
 from ais.context import RunContext, SharedState
 from ais.domain.events import Event
+from ais.domain.market import MarketSnapshot
 from ais.domain.orders import Order
 from ais.domain.risk import RiskState
 from ais.engine.clock import SimulatedClock, WallClock, advance
@@ -413,9 +414,12 @@ class Run:
         on_bar = self.on_bar
         n = 0
         if isinstance(clock, SimulatedClock):
-            next_time = clock.next_time_source
             now = clock.now_ms()
             end = self.options.end_ms if self.options.end_ms is not None else sys.maxsize
+            stream = self.host.snapshot_stream(self.coordinator.symbols, now)
+            if stream is not None:
+                return self._stream_loop(stream, now, end, limit, on_cycle)
+            next_time = clock.next_time_source
             while n != limit and not clock.stopped:
                 try:  # zero-cost unless raised; the check below keeps time moving forward
                     nxt = next_time(now)
@@ -447,6 +451,46 @@ class Run:
             n += 1
             if on_cycle is not None:
                 on_cycle(n, tick)
+        return n
+
+    def _stream_loop(
+        self,
+        stream: tuple[str, Iterator[MarketSnapshot]],
+        now: int,
+        end: int,
+        limit: int,
+        on_cycle: Callable[[int, int], None] | None,
+    ) -> int:
+        """``_loop`` under the simulated clock when the data come as one stream of snapshots
+        (``ais_data_stream``): a cycle per snapshot, with the checks the per-bar path makes."""
+        key, snapshots = stream
+        cycle = self.coordinator.cycle
+        clock = self.clock
+        assert isinstance(clock, SimulatedClock)
+        poll = self._poll_operator if self.mode != "backtest" else None
+        on_bar = self.on_bar
+        n = 0
+        while n != limit and not clock.stopped:
+            try:
+                snapshot = next(snapshots, None)
+            except Exception as exc:
+                raise PluginError(f"{key}: ais_data_stream failed: {type(exc).__name__}: {exc}") from exc
+            if snapshot is None:
+                break
+            nxt = snapshot.ts
+            if nxt > end:
+                break
+            if nxt <= now:
+                raise PluginError(f"{key}: ais_data_stream gave time {nxt} after {now} (must advance)")
+            now = clock.now = nxt
+            if poll is not None:
+                poll()
+            cycle(now, snapshot)
+            if on_bar is not None:
+                on_bar(now)
+            n += 1
+            if on_cycle is not None and (n & 255) == 0:
+                on_cycle(n, now)
         return n
 
     def summary(self, reason: str) -> dict[str, Any]:

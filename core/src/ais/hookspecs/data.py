@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ais.domain.market import MarketSnapshot
 from ais.markers import hookspec
 
@@ -41,6 +43,30 @@ def ais_data_next_time(after_ms: int) -> int | None:
         def ais_data_next_time(self, after_ms):
             i = bisect.bisect_right(self.times, after_ms)
             return self.times[i] if i < len(self.times) else None
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def ais_data_stream(symbols: tuple[str, ...], after_ms: int) -> Iterator[MarketSnapshot] | None:
+    """Return an iterator of this provider's snapshots for every time of its timeline after ``after_ms``.
+
+    Optional, for a provider with a recorded timeline (``ais_data_next_time``). Semantics: used only
+    under the simulated clock when this is the run's only data provider; the run then takes one
+    snapshot from it per cycle instead of calling ``ais_data_next_time`` and ``ais_data_snapshot``
+    (a generator resumes for less than two hook calls cost). It must yield, in order, exactly what
+    ``ais_data_snapshot(symbols, t)`` returns for each successive ``t = ais_data_next_time(...)`` from
+    ``after_ms`` on (an empty ``MarketSnapshot(t)`` where that is ``None``), and stop at the end.
+    The run may stop reading before the end. ``None``: not available (the per-bar hooks are used).
+    May: keep its cursors in the generator. May not: yield a time that does not advance.
+
+    Example::
+
+        @hookimpl
+        def ais_data_stream(self, symbols, after_ms):
+            times = self.times_after(after_ms)
+            return (self.ais_data_snapshot(symbols, t) or MarketSnapshot(t) for t in times)
 
     .. versionadded:: 1.0
     """

@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,6 +196,24 @@ class PluginHost:
         if len(calls) != 1:
             return "data", self.snapshot
         return calls[0]
+
+    def snapshot_stream(
+        self, symbols: tuple[str, ...], after_ms: int
+    ) -> tuple[str, Iterator[MarketSnapshot]] | None:
+        """(instance key, iterator) of ``ais_data_stream`` when one provider alone gives both the
+        snapshots and the timeline and implements it; else ``None`` (the per-bar hooks are used)."""
+        streams = self._calls("ais_data_stream")
+        if len(streams) != 1:
+            return None
+        key, call = streams[0]
+        sources = self._calls("ais_data_snapshot") + self._calls("ais_data_next_time")
+        if [k for k, _ in sources] != [key, key]:
+            return None
+        try:
+            snapshots = call(symbols, after_ms)
+            return None if snapshots is None else (key, iter(snapshots))
+        except Exception as exc:
+            raise _failed(key, "ais_data_stream", exc) from exc
 
     def snapshot(self, symbols: tuple[str, ...], now_ms: int) -> MarketSnapshot:
         """The merged snapshot of every provider (first provider in ais.toml wins per symbol)."""

@@ -100,6 +100,22 @@ class DataProviderContract:
         snap = provider.ais_data_snapshot(("NO/SUCH",), times[0]) if times else None
         assert snap is None or "NO/SUCH" not in snap.candles
 
+    def test_stream_equals_the_per_bar_hooks(self, provider: Any, symbols: tuple[str, ...]) -> None:
+        """With ``ais_data_stream``: from the start and from the middle of the timeline, for the
+        symbols, one of them, and an unknown one, the stream yields what the per-bar hooks give."""
+        if not hasattr(provider, "ais_data_stream"):
+            pytest.skip("provider has no ais_data_stream: the per-bar hooks are used")
+        times = self._times(provider, 10**9)
+        for after in (0, times[len(times) // 2] if times else 0):
+            for wanted in (symbols, symbols[:1], ("NO/SUCH",)):
+                expected = [
+                    provider.ais_data_snapshot(wanted, t) or MarketSnapshot(t) for t in times if t > after
+                ]
+                stream = provider.ais_data_stream(wanted, after)
+                if stream is None:
+                    continue
+                assert list(stream) == expected, f"stream of {wanted} after {after} differs"
+
 
 class AgentContract:
     """For ``ais.agents`` plugins. Provide ``agent``; override ``market`` to feed your own candles."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterator
+
 from ais.domain.market import Candle, FundingRate, MarketSnapshot
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
 from ais_data_replay.config import ReplayConfig
 from ais_data_replay.market import load_market
-from ais_data_replay.series import Gap
+from ais_data_replay.series import CandleSeries, Gap
+
+_new_tuple = tuple.__new__
 
 _NO_GAPS: frozenset[str] = frozenset()
 
@@ -84,3 +90,68 @@ class ReplayProvider(Plugin[ReplayConfig]):
         return MarketSnapshot(
             now_ms, candles, {}, {}, funding, self.bar_ms, frozenset(gaps) if gaps else _NO_GAPS
         )
+
+    @hookimpl
+    def ais_data_stream(self, symbols: tuple[str, ...], after_ms: int) -> Iterator[MarketSnapshot]:
+        """The snapshots ``ais_data_snapshot`` gives at each time of the timeline after ``after_ms``,
+        from one generator: each series is walked with its own index (its close times are a subsequence
+        of the timeline's), and a candle is built only when served."""
+        times = self._timeline.times
+        start = bisect_right(times, after_ms)
+        bar_ms = self.bar_ms
+        served = [(symbol, series) for symbol in symbols if (series := self._series.get(symbol)) is not None]
+        walks = [_Walk(symbol, series, after_ms) for symbol, series in served]
+        rates = [(symbol, r) for symbol in symbols if (r := self._funding.get(symbol)) is not None]
+        if not walks and not rates:  # nothing served: what the per-bar hooks give (None), as snapshots
+            for i in range(start, len(times)):
+                yield MarketSnapshot(times[i])
+            return
+        if len(walks) == 1 and not rates and walks[0].closes is times:
+            yield from _one_series(walks[0], times, start, bar_ms)
+            return
+        for i in range(start, len(times)):
+            t = times[i]
+            candles: dict[str, Candle] = {}
+            gaps: set[str] | None = None
+            for walk in walks:
+                j = walk.next
+                if j < walk.n and walk.closes[j] == t:
+                    walk.next = j + 1
+                    candles[walk.symbol] = walk.series.candle(j)
+                    if j in walk.after_gap:
+                        if gaps is None:
+                            gaps = set()
+                        gaps.add(walk.symbol)
+            funding: dict[str, FundingRate] = {}
+            for symbol, series in rates:
+                rate = series.latest(t)
+                if rate is not None:
+                    funding[symbol] = rate
+            yield MarketSnapshot(t, candles, {}, {}, funding, bar_ms, frozenset(gaps) if gaps else _NO_GAPS)
+
+
+class _Walk:
+    """One symbol's position in a stream: ``next`` is the index of its first candle not yet served."""
+
+    __slots__ = ("after_gap", "closes", "n", "next", "series", "symbol")
+
+    def __init__(self, symbol: str, series: CandleSeries, after_ms: int) -> None:
+        self.symbol = symbol
+        self.series = series
+        self.closes = series.close_times
+        self.n = len(series)
+        self.next = bisect_right(series.close_times, after_ms)
+        self.after_gap = series.after_gap
+
+
+def _one_series(walk: _Walk, times: array[int], start: int, bar_ms: int) -> Iterator[MarketSnapshot]:
+    """The usual backtest: one symbol, whose close times are the timeline, so tick ``i`` is candle ``i``
+    (built inline from the columns: no call per bar)."""
+    series = walk.series
+    ts, o, h, lo, c, v = series.ts, series.open, series.high, series.low, series.close, series.volume
+    symbol, after_gap = walk.symbol, walk.after_gap
+    flagged = frozenset((symbol,))
+    for i in range(start, len(times)):
+        candle = _new_tuple(Candle, (ts[i], o[i], h[i], lo[i], c[i], v[i]))
+        gaps = flagged if i in after_gap else _NO_GAPS
+        yield MarketSnapshot(times[i], {symbol: candle}, {}, {}, {}, bar_ms, gaps)
