@@ -131,3 +131,58 @@ def test_fast_reader_leaves_unusual_files_to_the_careful_one(tmp_path: Path) -> 
         loaded = readers.load_candles(path, path.name)
         assert list(loaded.columns.times) == [1000, 2000]
     assert readers.load_candles(repeated, "r").duplicates == 1
+
+
+@pytest.fixture
+def split_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files of a few kB are split between processes, in up to four shares."""
+    import os
+
+    monkeypatch.setattr(readers, "PARALLEL_MIN_BYTES", 2048)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+
+
+@pytest.mark.parametrize("variant", ["as is", "crlf", "blank lines at the end"])
+def test_parallel_parse_equals_the_single_process_parse(
+    shared_data: Path, tmp_path: Path, split_small: None, variant: str
+) -> None:
+    lines = (shared_data / "binance-5m-2018-01" / "ADA_BTC.csv").read_text().splitlines()
+    ending = "\r\n" if variant == "crlf" else "\n"
+    path = tmp_path / "bars.csv"
+    path.write_bytes((ending.join(lines) + ending + ("\n\n" if "blank" in variant else "")).encode())
+    with path.open("rb") as handle:
+        handle.readline()
+        body = handle.tell()
+        layout = ([0, 1, 2, 3, 4, 5], 6)
+        split = readers._parallel(path, handle, body, layout)
+        whole = readers._parse_range(handle, body, None, layout)
+    assert split is not None and whole is not None, "the file is split (4 shares) and parsed"
+    assert len(split) == len(lines) - 1
+    assert (split.times, split.values) == (whole.times, whole.values)
+
+
+def test_a_bad_row_in_another_share_is_reported_by_the_careful_reader(
+    tmp_path: Path, split_small: None
+) -> None:
+    rows = [f"{T0 + i * MINUTE},1,2,0.5,1.5,10" for i in range(400)]
+    rows[350] = f"{T0 + 350 * MINUTE},1,2,oops,1.5,10"  # in the last share
+    path = tmp_path / "bad.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ConfigError, match=r"bad\.csv: line 352: cannot parse .*oops"):
+        readers.load_candles(path, "bad.csv")
+
+
+def test_no_fork_while_other_threads_run(
+    tmp_path: Path, split_small: None, minute_bars: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dask worker runs tasks in threads: forking there is unsafe, so the file is parsed in-process."""
+    import os
+    import threading
+
+    def no_fork() -> int:
+        raise AssertionError("forked while another thread runs")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    loaded = readers.load_candles(minute_bars, "SYN_USD.csv")
+    assert len(loaded.columns) == BARS

@@ -19,9 +19,11 @@ import math
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from importlib.resources.abc import Traversable
+from itertools import islice, pairwise
 from math import isfinite
+from operator import lt
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from ais.errors import ConfigError
 
@@ -196,13 +198,18 @@ def _parquet_rows(source: Source, columns: Sequence[str], label: str) -> Iterato
 
 #: bytes of a CSV file converted at a time by the fast path: bounds its transient strings to a few MB
 FAST_CHUNK_BYTES = 1 << 18
+#: a file with at least this many bytes of rows is split between processes (one a core, at most
+#: ``MAX_PARSERS``), each parsing its share: float() is most of a load's time and holds the GIL
+PARALLEL_MIN_BYTES = 8 << 20
+MAX_PARSERS = 4
 
 
 def _fast_csv(source: Source, columns: Sequence[str]) -> Loaded | None:
     """The usual CSV file (plain numbers, one header, strictly increasing timestamps, no quoting, no
     blank line inside) read 256 kB at a time, column by column with ``map(float, ...)``: several
-    times faster than row by row. ``None`` for anything else: the careful row-by-row reader then
-    reads the file and names the problem, if there is one."""
+    times faster than row by row; a big file on disk is split between processes (``_parallel``).
+    ``None`` for anything else: the careful row-by-row reader then reads the file and names the
+    problem, if there is one."""
     try:
         handle = source.open("rb")
     except OSError:
@@ -212,45 +219,15 @@ def _fast_csv(source: Source, columns: Sequence[str]) -> Loaded | None:
         names = [h.strip().lower() for h in head.split(",")]
         if any(c not in names for c in columns):
             return None
-        index = [names.index(c) for c in columns]
-        width = len(names)
-        out = Columns(len(columns) - 1)
-        targets: tuple[array[Any], ...] = (out.times, *out.values)
-        rest = b""
-        while True:
-            block = handle.read(FAST_CHUNK_BYTES)
-            data = rest + block
-            if block:
-                cut = data.rfind(b"\n") + 1  # whole lines now, the partial last one with the next block
-                data, rest = data[:cut], data[cut:]
-            if b'"' in data:
-                return None
-            if b"\r" in data:
-                data = data.replace(b"\r\n", b"\n")
-                if b"\r" in data:
-                    return None
-            # decoded once: int() and float() parse str faster than bytes
-            try:
-                text = data.decode("ascii")
-            except UnicodeDecodeError:
-                return None
-            lines = text.split("\n")
-            while lines and not lines[-1].strip():
-                lines.pop()  # after the block's last newline; at the end, trailing blank lines
-            if lines:
-                tokens = ",".join(lines).split(",")
-                if len(tokens) != width * len(lines):
-                    return None  # a short, long or blank line
-                try:
-                    out.times.extend(map(int, tokens[index[0] :: width]))
-                    for target, i in zip(targets[1:], index[1:], strict=True):
-                        target.extend(map(float, tokens[i::width]))
-                except (ValueError, OverflowError):
-                    return None
-            if not block:
-                break
+        layout = ([names.index(c) for c in columns], len(names))
+        body = handle.tell()
+        out = _parallel(source, handle, body, layout) if isinstance(source, Path) else None
+        if out is None:
+            out = _parse_range(handle, body, None, layout)
+    if out is None:
+        return None
     stamps = out.times.tolist()
-    if not stamps or stamps != sorted(stamps) or len(set(stamps)) != len(stamps):
+    if not stamps or not all(map(lt, stamps, islice(stamps, 1, None))):  # strictly increasing
         return None  # no rows, or repeated or unsorted rows: the careful reader drops or reports them
     try:  # a sum is finite only if every term is (fsum: no spurious overflow of the partial sums)
         if not all(isfinite(math.fsum(column)) for column in out.values):
@@ -258,6 +235,139 @@ def _fast_csv(source: Source, columns: Sequence[str]) -> Loaded | None:
     except OverflowError:
         return None
     return Loaded(out, 0)
+
+
+#: where the wanted columns are in a row (timestamp first), and how many fields a row has
+Layout = tuple[list[int], int]
+
+
+def _parse_range(handle: BinaryIO, start: int, end: int | None, layout: Layout) -> Columns | None:
+    """The rows between byte ``start`` (a line start) and ``end`` (a line start, ``None``: the end of
+    the file), as columns; ``None`` if they are not plain numbers in equal-length lines."""
+    index, width = layout
+    out = Columns(len(index) - 1)
+    targets: tuple[array[Any], ...] = (out.times, *out.values)
+    handle.seek(start)
+    left = -1 if end is None else end - start
+    rest = b""
+    while True:
+        block = handle.read(FAST_CHUNK_BYTES if left < 0 else min(FAST_CHUNK_BYTES, left))
+        if left > 0:
+            left -= len(block)
+        data = rest + block
+        if block:
+            cut = data.rfind(b"\n") + 1  # whole lines now, the partial last one with the next block
+            data, rest = data[:cut], data[cut:]
+        if b'"' in data:
+            return None
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
+            if b"\r" in data:
+                return None
+        # decoded once: int() and float() parse str faster than bytes
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        lines = text.split("\n")
+        while lines and not lines[-1].strip():
+            lines.pop()  # after the block's last newline; at the end, trailing blank lines
+        if lines:
+            tokens = ",".join(lines).split(",")
+            if len(tokens) != width * len(lines):
+                return None  # a short, long or blank line
+            try:
+                out.times.extend(map(int, tokens[index[0] :: width]))
+                for target, i in zip(targets[1:], index[1:], strict=True):
+                    target.extend(map(float, tokens[i::width]))
+            except (ValueError, OverflowError):
+                return None
+        if not block:
+            return out
+
+
+def _parallel(source: Path, handle: BinaryIO, body: int, layout: Layout) -> Columns | None:
+    """The rows parsed by several processes, each a share cut at line starts, this one included;
+    ``None`` (parse here alone) for a small file, one core, or where forking is unsafe or
+    impossible: no ``fork``, other threads running (a dask worker), a daemonic process."""
+    import multiprocessing
+    import os
+    import threading
+
+    size = os.fstat(handle.fileno()).st_size
+    shares = min(os.cpu_count() or 1, MAX_PARSERS, (size - body) // (PARALLEL_MIN_BYTES // 2))
+    if (
+        shares < 2
+        or size - body < PARALLEL_MIN_BYTES
+        or not hasattr(os, "fork")
+        or threading.active_count() > 1
+        or multiprocessing.current_process().daemon
+    ):
+        return None
+    cuts = [body]
+    for k in range(1, shares):
+        handle.seek(body + (size - body) * k // shares)
+        handle.readline()  # on to the next line start
+        if handle.tell() > cuts[-1]:
+            cuts.append(handle.tell())
+    cuts.append(size)
+    children = [_fork_share(str(source), a, b, layout) for a, b in pairwise(cuts[1:])]
+    parts = [_parse_range(handle, cuts[0], cuts[1], layout)]
+    parts += [_collect(pid, pipe, len(layout[0])) for pid, pipe in children]  # always reaps each child
+    if any(part is None for part in parts):
+        return None
+    out = parts[0]
+    assert out is not None
+    for part in parts[1:]:
+        assert part is not None
+        for column, more in zip((out.times, *out.values), (part.times, *part.values), strict=True):
+            column.extend(more)
+    return out
+
+
+def _fork_share(path: str, start: int, end: int, layout: Layout) -> tuple[int, int]:
+    """A child process that parses the rows in ``[start, end)`` and writes them to a pipe: the row
+    count (8 bytes), then each column's machine numbers; nothing if they are not plain numbers.
+    Returns (its pid, the pipe's read end)."""
+    import os
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_end)
+        return pid, read_end
+    status = 1  # the child: whatever happens, it leaves through os._exit, never the parent's code
+    try:
+        os.close(read_end)
+        with open(path, "rb") as handle:
+            out = _parse_range(handle, start, end, layout)
+        with os.fdopen(write_end, "wb") as pipe:
+            if out is not None:
+                pipe.write(len(out.times).to_bytes(8, "little"))
+                for column in (out.times, *out.values):
+                    pipe.write(column.tobytes())
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _collect(pid: int, read_end: int, width: int) -> Columns | None:
+    """The columns a ``_fork_share`` child sent, once it has exited cleanly; else ``None``."""
+    import os
+
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or len(data) < 8:
+        return None
+    rows = int.from_bytes(data[:8], "little")
+    if len(data) != 8 + rows * 8 * width:
+        return None
+    out = Columns(width - 1)
+    view = memoryview(data)
+    for k, column in enumerate((out.times, *out.values)):
+        column.frombytes(view[8 + k * rows * 8 : 8 + (k + 1) * rows * 8])
+    return out
 
 
 def _load(
