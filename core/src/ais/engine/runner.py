@@ -172,7 +172,7 @@ class Run:
         store = EventStore(
             self.store_path,
             batch_size=self.config.store.batch_size if self.mode == "backtest" else 64,
-            durable_sync="FULL" if self.mode == "live" else "NORMAL",
+            durable_sync={"live": "FULL", "backtest": "OFF"}.get(self.mode, "NORMAL"),
             on_stored=self._deliver if self.host.has_event_listeners() else None,
         )
         self._operator_seq = store.last_seq()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from heapq import merge
-from itertools import compress, groupby
+from itertools import compress, groupby, islice
 from operator import sub
 from typing import NamedTuple
 
@@ -45,10 +45,10 @@ class CandleSeries:
         self.symbol = symbol
         self.ts = ts = columns.times
         self.open, self.high, self.low, self.close, self.volume = columns.values
-        self.close_times = array("q", (t + bar_ms for t in ts))
+        self.close_times = array("q", map(bar_ms.__add__, ts))
         #: indexes of candles whose previous bar is missing (the first candle is never one): few. Found
         #: by C-level iteration (steps = ts[1:] - ts[:-1]): no Python frame per bar
-        steps = map(sub, ts[1:], ts[:-1])
+        steps = map(sub, islice(ts, 1, None), ts)
         self.after_gap = frozenset(compress(range(1, len(ts)), map(bar_ms.__lt__, steps)))
         self.cursor = 0  # invariant after each look-up: cursor == bisect_left(close_times, now_ms)
 
