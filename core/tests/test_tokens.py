@@ -116,3 +116,15 @@ def test_short_previous_secret_refused() -> None:
 def test_key_id_must_be_a_plain_word() -> None:
     with pytest.raises(SecretError, match="AIS_RISK_HMAC_KEY_ID must be"):
         Keyring.from_env({"AIS_RISK_HMAC_SECRET": KEY_A, "AIS_RISK_HMAC_KEY_ID": "2026.11"})
+
+
+@pytest.mark.parametrize("length", [32, 63, 64, 65, 200])
+def test_the_token_mac_is_rfc_2104_hmac_sha256(length: int) -> None:
+    import hashlib
+    import hmac
+
+    from ais.risk.tokens import _Mac
+
+    key = bytes(range(256))[:length] if length <= 256 else b"k" * length
+    for message in (b"", b"v1\x1fais-1\x1fpaper", b"x" * 1000):
+        assert _Mac(key).hex(message) == hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -267,3 +267,23 @@ def test_through_the_host_returns_the_same_objects() -> None:
     host = host_with(("arbitration", arb()))
     [winner] = host.arbitrate(given, ctx())
     assert winner is given[0]
+
+
+def test_a_lone_signal_is_judged_as_in_a_contest() -> None:
+    """One signal takes a shortcut (nothing to compare): the same answer as among other symbols'."""
+    context = ctx({"a": 0.7}, {"AAA/USD": "ranging"})
+    arbitration = arb(min_confidence=0.3, regime_weights={"a": {"ranging": 0.5}, "b": {"ranging": 0.0}})
+    other = sig("c", "ZZZ/USD", LONG, 0.9)
+    cases = [
+        sig("a", "AAA/USD", LONG, 0.5),
+        sig("a", "AAA/USD", FLAT, 0.5, er=0.0),
+        sig("a", "AAA/USD", LONG, 0.29),  # below min_confidence
+        sig("a", "AAA/USD", SHORT, 0.5, er=-0.01),  # not worth acting on
+        sig("b", "AAA/USD", LONG, 0.9),  # scaled to 0 in this regime
+        sig("a", "AAA/USD", LONG, 0.5, er=float("nan")),
+    ]
+    for lone in cases:
+        alone = arbitration.ais_arbitrate([lone], context)
+        among = [s for s in arbitration.ais_arbitrate([lone, other], context) if s is not other]
+        assert alone == among and all(s is lone for s in alone), lone
+    assert arbitration.ais_arbitrate([cases[0]], context) == [cases[0]]

@@ -91,6 +91,7 @@ class Coordinator:
         self._assess = host.has_guard_assessments()
         self._assessed_revision = -1
         self._rules: dict[tuple[str, str], MarketRules] = {}
+        self._venues: dict[str, str | None] = {}
         self._fill_since = 0
         #: the market of the current (or last) cycle
         self.snapshot: MarketSnapshot | None = None
@@ -140,12 +141,12 @@ class Coordinator:
         if signals:
             stats.signals += len(signals)
             selected = self.host.arbitrate(signals, self._arbitration)
+            chosen = {id(c) for c in selected}  # arbitration returns the signals themselves
             self.record(
                 "decision",
                 {
                     "signals": [_signal_payload(s) for s in signals],
-                    # positions in "signals" (arbitration returns the signals themselves)
-                    "selected": [i for i, s in enumerate(signals) if any(s is c for c in selected)],
+                    "selected": [i for i, s in enumerate(signals) if id(s) in chosen],  # positions
                 },
                 ts=now,
             )
@@ -227,7 +228,9 @@ class Coordinator:
         """The order the signal asks for; ``None`` when there is nothing to do; ``_REFUSED`` (recorded)
         when it cannot be sized."""
         symbol = signal.symbol
-        venue = self.venue_for(symbol)
+        venue = self._venues.get(symbol)
+        if venue is None:
+            venue = self._venues[symbol] = self.venue_for(symbol)  # routing is fixed for the run
         if venue is None or venue not in self.exchanges:
             self._reject(signal, "NO_ROUTE", f"no exchange routes {symbol}", now)
             return _REFUSED

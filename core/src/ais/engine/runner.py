@@ -6,6 +6,7 @@ config (2) → live gates (2) → plugins (3) → risk secret (4) → store → 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -367,7 +368,13 @@ class Run:
         with _signals(lambda: self.clock.stop()):
             try:
                 self._start()
-                n = self._loop(on_cycle)
+                # what exists now (modules, plugins, the loaded market) lives as long as the run: the
+                # collector need not walk it again at each full collection
+                gc.freeze()
+                try:
+                    n = self._loop(on_cycle)
+                finally:
+                    gc.unfreeze()
                 limit = self.options.cycles
                 if self.clock.stopped:
                     reason = "stopped by signal"

@@ -80,6 +80,12 @@ class WeightedArbitration(Plugin[WeightedArbitrationConfig]):
         shared = context.shared
         table = self._regime_weights
         min_confidence = self._min_confidence
+        if len(signals) == 1 and signals[0].group is None:  # the usual cycle with a signal: no contest
+            only = signals[0]
+            if only.confidence < min_confidence:
+                return []
+            multiplier = regime_multiplier(table, only.agent, shared.get("regime", only.symbol))
+            return [only] if score(only, weights.get(only.agent, 1.0), multiplier) > 0.0 else []
         # symbol -> (is FLAT, −score, agent, index): the smallest key is the best single signal.
         best: dict[str, tuple[int, float, str, int]] = {}
         groups: dict[tuple[str, str], _Group] = {}
