@@ -91,6 +91,17 @@ def test_agent_that_raises_is_skipped_and_reported() -> None:
     assert "confidence must be in [0, 1]" in str(errors[1][1])
 
 
+@pytest.mark.parametrize("agent", [BrokenAgent, OutOfRangeAgent, Agent])
+def test_a_lone_agent_is_run_like_one_of_several(agent: type[Plugin[PluginConfig]]) -> None:
+    snapshot = next(FakeMarket({"AAA/USD": synthetic_candles(3)}).snapshots())
+    alone = host_with(("agents", agent("x", PluginConfig()))).agent_runner(SharedState())(snapshot)
+    host = host_with(("agents", agent("x", PluginConfig())), ("agents", Agent("good", PluginConfig())))
+    signals, errors = host.agent_runner(SharedState())(snapshot)
+    among = [s for s in signals if s.agent == "x"], errors
+    assert alone[0] == among[0]
+    assert [(key, str(error)) for key, error in alone[1]] == [(key, str(error)) for key, error in among[1]]
+
+
 def test_unknown_hook_is_refused_with_a_suggestion() -> None:
     class Typo(Plugin[PluginConfig]):
         @hookimpl

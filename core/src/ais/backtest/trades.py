@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from ais.domain.events import Event
 
 _EPSILON = 1e-12
+#: trades in order of entry time, then symbol
+_BY_ENTRY = attrgetter("entry_ts", "symbol")
 
 
 @dataclass(slots=True)
@@ -175,7 +178,7 @@ class TradeBook:
                 if symbol in last_prices:
                     ts, close = last_prices[symbol]
                     done.append(current.trade(symbol, close, ts))
-        done.sort(key=lambda t: (t.entry_ts, t.symbol))
+        done.sort(key=_BY_ENTRY)
         return done
 
 

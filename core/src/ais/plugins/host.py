@@ -287,6 +287,20 @@ class PluginHost:
 
         nothing: tuple[list[Signal], list[tuple[str, Exception]]] = ([], [])  # never mutated by callers
 
+        if len(agents) == 1:  # the usual backtest: no loop, no accumulation
+            key, name, call, context = agents[0]
+
+            def run_one(snapshot: MarketSnapshot) -> tuple[list[Signal], list[tuple[str, Exception]]]:
+                try:
+                    produced = call(snapshot, context)
+                    if not produced:
+                        return nothing  # the common case, allocation-free
+                    return _checked(produced, name), []
+                except Exception as exc:
+                    return [], [(key, exc)]
+
+            return run_one
+
         def run(snapshot: MarketSnapshot) -> tuple[list[Signal], list[tuple[str, Exception]]]:
             signals: list[Signal] | None = None
             errors: list[tuple[str, Exception]] | None = None
@@ -295,14 +309,7 @@ class PluginHost:
                     produced = call(snapshot, context)
                     if not produced:
                         continue  # the common case, allocation-free
-                    checked = []
-                    for signal in produced:
-                        if not isinstance(signal, Signal):
-                            raise TypeError(f"returned {type(signal).__name__}, not a Signal")
-                        signal.validate()
-                        if signal.agent != name:
-                            signal = _with_agent(signal, name)
-                        checked.append(signal)
+                    checked = _checked(produced, name)
                 except Exception as exc:
                     if errors is None:
                         errors = []
@@ -501,6 +508,19 @@ def _named(key: str, hook: str, call: Call) -> Call:
             raise _failed(key, hook, exc) from exc
 
     return named
+
+
+def _checked(produced: Sequence[Signal], name: str) -> list[Signal]:
+    """An agent's signals, validated and stamped with its instance name; raises on a bad one."""
+    checked = []
+    for signal in produced:
+        if not isinstance(signal, Signal):
+            raise TypeError(f"returned {type(signal).__name__}, not a Signal")
+        signal.validate()
+        if signal.agent != name:
+            signal = _with_agent(signal, name)
+        checked.append(signal)
+    return checked
 
 
 def _with_agent(signal: Signal, agent: str) -> Signal:
