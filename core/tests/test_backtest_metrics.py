@@ -182,23 +182,3 @@ def test_monte_carlo_is_seeded(eth_curve: EquityCurve) -> None:
     with pytest.raises(ValueError, match="runs"):
         monte_carlo(result, runs=0)
 
-
-def test_drawdown_equals_the_bar_by_bar_walk() -> None:
-    """Running peaks by C-level iteration give the walk's depth, duration, peak and trough: random
-    paths with plateaus and exact returns to a peak, a path under water from the start, NaN inside."""
-    import random
-
-    from ais.backtest.metrics import _drawdown_walk
-
-    rng = random.Random(7)
-    paths = [[100.0, 101.0, 90.0, 95.0, 101.0, 102.0, 99.0, 100.0], [90.0, 80.0, 85.0], [100.0] * 5, [120.0]]
-    for _ in range(200):
-        value, path = 100.0, []
-        for _ in range(rng.randint(1, 300)):
-            value = round(value * (1 + rng.choice((0.0, 0.0, rng.gauss(0, 0.02)))), 1)  # plateaus, ties
-            path.append(value)
-        paths.append(path)
-    paths.append([100.0, 99.0, float("nan"), 98.0, 101.0])
-    for path in paths:
-        ts = [1_000 * (i + 1) for i in range(len(path))]
-        assert drawdown(ts, path, 100.0) == _drawdown_walk(ts, path, 100.0), path

@@ -13,17 +13,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import accumulate, chain, compress, islice, pairwise
-from operator import ge, mul, ne, truediv
 from typing import Any
 
 from ais.backtest.equity import EquityCurve
 from ais.backtest.trades import Trade
 
 YEAR_MS = 365.25 * 86_400_000
-_MINUS_ONE = -1.0
-_ONE = 1.0
-_ZERO = 0.0
 
 
 @dataclass(frozen=True)
@@ -36,9 +31,6 @@ class Drawdown:
 
 def bar_returns(nav: Sequence[float], initial: float) -> list[float]:
     """Simple returns per bar, the first against the initial equity."""
-    if initial > 0 and (not nav or min(nav) > 0):  # the usual curve: by C-level iteration
-        before = chain((initial,), islice(nav, max(len(nav) - 1, 0)))
-        return list(map(_MINUS_ONE.__add__, map(truediv, nav, before)))
     out: list[float] = []
     prev = initial
     for value in nav:
@@ -49,39 +41,7 @@ def bar_returns(nav: Sequence[float], initial: float) -> list[float]:
 
 def drawdown(ts: Sequence[int], nav: Sequence[float], initial: float) -> Drawdown:
     """The deepest fall from a running peak (starting at the initial equity) and the longest time
-    spent below a peak: from the peak to the bar that regains it, or to the end.
-
-    By C-level iteration over the running peaks (``accumulate``): the same answer as walking the bars
-    (``_drawdown_walk``, used when the initial equity is not positive or NAV is NaN at once)."""
-    n = len(nav)
-    if not n or not initial > 0:
-        return _drawdown_walk(ts, nav, initial)
-    before = list(accumulate(nav, max, initial=initial))  # before[i]: the peak before bar i
-    peaks = list(map(ge, nav, before))  # bar i makes (or equals) a new peak
-    falls = list(map(_ONE.__sub__, map(truediv, nav, before)))
-    depth = max(falls)
-    if depth != depth:  # NaN first: max() cannot rank it
-        return _drawdown_walk(ts, nav, initial)
-    deepest_peak = deepest_trough = None
-    if depth > 0.0:
-        k = falls.index(depth)
-        deepest_trough = ts[k]
-        try:
-            deepest_peak = ts[k - 1 - peaks[k - 1 :: -1].index(True)] if k else ts[0]
-        except ValueError:  # no new peak before the trough: under water since the start
-            deepest_peak = ts[0]
-    else:
-        depth = 0.0
-    longest = 0
-    bounds = [0, *compress(range(1, n), map(ne, islice(peaks, 1, None), peaks)), n]  # runs of equal flags
-    for a, b in pairwise(bounds):
-        if not peaks[a]:  # under water from the last peak (or the start) to the bar regaining it (or the end)
-            longest = max(longest, (ts[b] if b < n else ts[-1]) - (ts[a - 1] if a else ts[0]))
-    return Drawdown(depth, longest, deepest_peak, deepest_trough)
-
-
-def _drawdown_walk(ts: Sequence[int], nav: Sequence[float], initial: float) -> Drawdown:
-    """``drawdown`` bar by bar."""
+    spent below a peak: from the peak to the bar that regains it, or to the end."""
     peak = initial
     peak_at = ts[0] if ts else None
     under = False
@@ -112,8 +72,7 @@ def _sample_std(values: Sequence[float], mean: float) -> float:
     n = len(values)
     if n < 2:
         return 0.0
-    deviations = list(map((-mean).__add__, values))
-    return math.sqrt(math.fsum(map(mul, deviations, deviations)) / (n - 1))
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -141,8 +100,8 @@ def compute_metrics(
     cagr = growth ** (1.0 / years) - 1.0 if years > 0 and growth > 0 else None
     mean = _mean(returns)
     std = _sample_std(returns, mean)
-    losses = list(filter(_ZERO.__gt__, returns))
-    downside = math.sqrt(math.fsum(map(mul, losses, losses)) / len(returns)) if returns else 0.0
+    losses_sq = [r * r for r in returns if r < 0.0]
+    downside = math.sqrt(math.fsum(losses_sq) / len(returns)) if returns else 0.0
     root = math.sqrt(per_year)
     dd = drawdown(ts, nav, initial)
     closed = [t for t in trades if not t.open]
