@@ -55,8 +55,13 @@ def main() -> None:
             for t in times:
                 snap(SYMBOLS, t)
 
+        def stream() -> None:
+            for _ in replay.ais_data_stream(SYMBOLS, 0):
+                pass
+
         print(f"{'data: next_time (replay)':<44} {best(clock):>8.2f}")
         print(f"{'data: snapshot (replay)':<44} {best(data):>8.2f}")
+        print(f"{'data: stream, both in one step (replay)':<44} {best(stream):>8.2f}")
 
         def agent() -> None:
             a = make_instance(eps[("ais.agents", "momentum")].load(), "sma", fast=10, slow=50)
