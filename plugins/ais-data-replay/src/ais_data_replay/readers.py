@@ -312,8 +312,11 @@ def _parallel(source: Path, handle: BinaryIO, body: int, layout: Layout) -> Colu
             cuts.append(handle.tell())
     cuts.append(size)
     children = [_fork_share(str(source), a, b, layout) for a, b in pairwise(cuts[1:])]
-    parts = [_parse_range(handle, cuts[0], cuts[1], layout)]
-    parts += [_collect(pid, pipe, len(layout[0])) for pid, pipe in children]  # always reaps each child
+    parts: list[Columns | None] = []
+    try:
+        parts.append(_parse_range(handle, cuts[0], cuts[1], layout))
+    finally:  # each child is reaped, whatever happens here
+        parts += [_collect(pid, pipe, len(layout[0])) for pid, pipe in children]
     if any(part is None for part in parts):
         return None
     out = parts[0]
