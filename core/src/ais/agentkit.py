@@ -14,11 +14,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from ais.context import AgentContext
 from ais.domain.market import Candle, MarketSnapshot
-from ais.domain.signals import Signal
+from ais.domain.signals import Direction, Signal
 from ais.markers import hookimpl
 from ais.plugins.base import C, Plugin
 
-__all__ = ["RESET", "SKIP", "USE", "Outcomes", "SymbolAgent", "bar_step", "liquidity_score"]
+__all__ = ["RESET", "SKIP", "USE", "Outcomes", "SymbolAgent", "bar_signal", "bar_step", "liquidity_score"]
 
 #: ``bar_step`` answers: ignore the bar, use it, or reset the indicators first and then use it.
 SKIP, USE, RESET = 0, 1, 2
@@ -38,6 +38,36 @@ def bar_step(last_open: int | None, bar_ts: int, bar_ms: int, gap: bool) -> int:
     if gap or bar_ts - last_open > bar_ms:
         return RESET
     return USE
+
+
+def bar_signal(
+    agent: str,
+    symbol: str,
+    direction: Direction,
+    confidence: float,
+    expected_return: float,
+    horizon_bars: int,
+    bar_ms: int,
+    liquidity: float,
+    rationale: str,
+    close_ms: int,
+    leg_weight: float = 1.0,
+) -> Signal:
+    """The signal of an agent that decides on a bar's close: confidence clamped to [0, 1], liquidity
+    capped at 1, the horizon given in bars (at least one second), stamped with the close time."""
+    return Signal(
+        symbol,
+        direction,
+        min(1.0, max(0.0, confidence)),
+        expected_return,
+        max(1, horizon_bars * bar_ms // 1000),
+        min(1.0, liquidity),
+        rationale,
+        close_ms,
+        agent,
+        None,
+        leg_weight,
+    )
 
 
 def liquidity_score(mean_quote_volume: float, reference: float) -> float:

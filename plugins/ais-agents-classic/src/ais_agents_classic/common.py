@@ -8,7 +8,7 @@ from typing import Protocol, Self
 from pydantic import Field, model_validator
 
 from ais import PluginConfig
-from ais.agentkit import Outcomes
+from ais.agentkit import Outcomes, bar_signal
 from ais.domain.signals import Direction, Signal
 
 _LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
@@ -63,18 +63,12 @@ def gap_exit(
     the agent cannot supervise the exit. Confidence is the hit rate, as for every FLAT; ``liquidity``
     comes from that bar alone (the windows start again). Shared by the classic reversion agents.
     """
-    return Signal(
-        symbol=symbol,
-        direction=_FLAT,
-        confidence=outcomes.hit_rate,
-        expected_return=0.0,
-        horizon_s=max(1, horizon * bar_ms // 1000),
-        liquidity=min(1.0, liquidity),
-        rationale=f"gap before this bar: indicators reset, {view.name} view closed, "
-        f"hit rate {outcomes.hits}/{outcomes.count}",
-        ts=close_ms,
-        agent=agent,
+    rationale = (
+        f"gap before this bar: indicators reset, {view.name} view closed, "
+        f"hit rate {outcomes.hits}/{outcomes.count}"
     )
+    hit_rate = outcomes.hit_rate
+    return bar_signal(agent, symbol, _FLAT, hit_rate, 0.0, horizon, bar_ms, liquidity, rationale, close_ms)
 
 
 def check_bands(entry_z: float, exit_z: float) -> None:

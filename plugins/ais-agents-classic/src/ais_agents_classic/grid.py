@@ -7,7 +7,7 @@ from math import ceil, floor
 from pydantic import Field
 
 from ais import PluginConfig
-from ais.agentkit import Outcomes, SymbolAgent, liquidity_score
+from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean
@@ -211,15 +211,9 @@ class Grid(SymbolAgent[GridConfig, _SymbolState]):
             f"{where}, {action}: inventory {inventory:+d}/{self._max_levels}"
             f", hit rate {outcomes.hits}/{outcomes.count}{note}"
         )
-        return Signal(
-            symbol=symbol,
-            direction=direction,
-            confidence=outcomes.hit_rate,
-            expected_return=expected,
-            horizon_s=max(1, self._horizon * bar_ms // 1000),
-            liquidity=min(1.0, liquidity_score(state.quote_volume.mean, self._liquidity_ref)),
-            rationale=rationale,
-            ts=close_ms,
-            agent=self.name,
-            leg_weight=abs(inventory) / self._max_levels if inventory else 1.0,
+        liquidity = liquidity_score(state.quote_volume.mean, self._liquidity_ref)
+        leg_weight = abs(inventory) / self._max_levels if inventory else 1.0
+        return bar_signal(
+            self.name, symbol, direction, outcomes.hit_rate, expected, self._horizon, bar_ms, liquidity,
+            rationale, close_ms, leg_weight,
         )

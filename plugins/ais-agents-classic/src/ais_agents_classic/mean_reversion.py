@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from math import tanh
 
-from ais.agentkit import Outcomes, SymbolAgent, liquidity_score
+from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean, RollingMoments
@@ -145,14 +145,7 @@ class MeanReversion(SymbolAgent[MeanReversionConfig, _SymbolState]):
         )
         if view is _FLAT and z >= self._entry:
             rationale += ", shorting disabled"
-        return Signal(
-            symbol=symbol,
-            direction=view,
-            confidence=min(1.0, max(0.0, confidence)),
-            expected_return=expected,
-            horizon_s=max(1, self._horizon * bar_ms // 1000),
-            liquidity=min(1.0, liquidity),
-            rationale=rationale,
-            ts=close_ms,
-            agent=self.name,
+        return bar_signal(
+            self.name, symbol, view, confidence, expected, self._horizon, bar_ms, liquidity, rationale,
+            close_ms,
         )

@@ -8,7 +8,7 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from ais import PluginConfig
-from ais.agentkit import Outcomes, SymbolAgent, liquidity_score
+from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import DualMean, RollingMean
@@ -166,7 +166,7 @@ class Momentum(SymbolAgent[MomentumConfig, _SymbolState]):
     ) -> Signal:
         outcomes = state.outcomes
         magnitude = abs(strength)
-        confidence = min(1.0, max(0.0, outcomes.hit_rate * tanh(magnitude / self._strength_scale)))
+        confidence = outcomes.hit_rate * tanh(magnitude / self._strength_scale)
         sign = _SIGN.get(view)
         if sign is not None:
             expected = outcomes.mean_move(prior=magnitude)
@@ -185,14 +185,7 @@ class Momentum(SymbolAgent[MomentumConfig, _SymbolState]):
                 if strength < -self._min_strength
                 else (f", inside ±{self._min_strength:.2%}")
             )
-        return Signal(
-            symbol=symbol,
-            direction=view,
-            confidence=confidence,
-            expected_return=expected,
-            horizon_s=max(1, self._horizon * bar_ms // 1000),
-            liquidity=min(1.0, liquidity),
-            rationale=rationale,
-            ts=close_ms,
-            agent=self.name,
+        return bar_signal(
+            self.name, symbol, view, confidence, expected, self._horizon, bar_ms, liquidity, rationale,
+            close_ms,
         )

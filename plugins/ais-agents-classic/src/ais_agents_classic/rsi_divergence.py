@@ -8,7 +8,7 @@ from math import tanh
 from pydantic import Field
 
 from ais import PluginConfig
-from ais.agentkit import Outcomes, SymbolAgent, liquidity_score
+from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingExtremes, RollingMean, Rsi
@@ -261,14 +261,7 @@ class RsiDivergence(SymbolAgent[RsiDivergenceConfig, _SymbolState]):
             what = f"close {close:.6g} ({lookback}-bar range {p_lo:.6g}..{p_hi:.6g}), RSI{period} {rsi:.1f}"
         rationale = f"{what}{reason}, hit rate {outcomes.hits}/{outcomes.count}"
         liquidity = liquidity_score(state.quote_volume.mean, self._liquidity_ref)
-        return Signal(
-            symbol=symbol,
-            direction=view,
-            confidence=min(1.0, max(0.0, confidence)),
-            expected_return=expected,
-            horizon_s=max(1, self._horizon * bar_ms // 1000),
-            liquidity=min(1.0, liquidity),
-            rationale=rationale,
-            ts=close_ms,
-            agent=self.name,
+        return bar_signal(
+            self.name, symbol, view, confidence, expected, self._horizon, bar_ms, liquidity, rationale,
+            close_ms,
         )

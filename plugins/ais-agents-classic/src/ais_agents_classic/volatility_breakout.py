@@ -7,7 +7,7 @@ from math import tanh
 from pydantic import Field
 
 from ais import PluginConfig
-from ais.agentkit import Outcomes, SymbolAgent, liquidity_score
+from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import Atr, RollingExtremes, RollingMean
@@ -259,14 +259,8 @@ class VolatilityBreakout(SymbolAgent[VolatilityBreakoutConfig, _SymbolState]):
         rationale = f"{band}, hit rate {outcomes.hits}/{outcomes.count}"
         if reason:
             rationale += f", {reason}"
-        return Signal(
-            symbol=symbol,
-            direction=view,
-            confidence=min(1.0, max(0.0, confidence)),
-            expected_return=expected,
-            horizon_s=max(1, self._horizon * bar_ms // 1000),
-            liquidity=min(1.0, liquidity_score(state.quote_volume.mean, self._liquidity_ref)),
-            rationale=rationale,
-            ts=close_ms,
-            agent=self.name,
+        liquidity = liquidity_score(state.quote_volume.mean, self._liquidity_ref)
+        return bar_signal(
+            self.name, symbol, view, confidence, expected, self._horizon, bar_ms, liquidity, rationale,
+            close_ms,
         )

@@ -9,7 +9,7 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from ais import PluginConfig
-from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
+from ais.agentkit import RESET, SKIP, Outcomes, bar_signal, bar_step, liquidity_score
 from ais.context import AgentContext
 from ais.domain.market import Candle, FundingRate, MarketSnapshot
 from ais.domain.signals import Direction, Signal
@@ -284,14 +284,7 @@ class FundingRateAgent(Plugin[FundingRateConfig]):
             how = "carry" if self._carry else "contrarian"
             rationale += f", crowded {crowd}: {how} {view.value}, carry {carry:.4%} in {periods:.3g} periods"
         rationale += f", hit rate {outcomes.hits}/{outcomes.count}"
-        return Signal(
-            symbol=symbol,
-            direction=view,
-            confidence=min(1.0, max(0.0, confidence)),
-            expected_return=expected,
-            horizon_s=max(1, self._horizon * bar_ms // 1000),
-            liquidity=min(1.0, liquidity),
-            rationale=rationale,
-            ts=close_ms,
-            agent=self.name,
+        return bar_signal(
+            self.name, symbol, view, confidence, expected, self._horizon, bar_ms, liquidity, rationale,
+            close_ms,
         )
