@@ -16,7 +16,9 @@ Prints figures; asserts nothing.
   next open, zero fees, ``int(0.5 x equity / close)`` units. backtrader runs with ``stdstats=False``
   (no observers: its fastest ordinary set-up). A peer that is not installed is reported and skipped.
 - Before any timed run, each engine runs once untimed on 3,000 bars (``warm_up``): bytecode compiled,
-  files cached, for every engine alike.
+  files cached, for every engine alike. Then each engine is timed ``REPEAT`` times (2;
+  ``AIS_BENCH_REPEAT``) and the fastest run counts, for every engine alike: this machine's noise
+  only ever slows a run down.
 - Targets from the issue: >= 1.0x backtesting.py, >= 10x backtrader, <= 200 MB peak RSS for AIS,
   the bundled market in < 5 s.
 
@@ -36,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -447,6 +450,18 @@ def warm_up(folder: Path, me: list[str], cli: bool, cross_config: Path) -> None:
             spawn([*me, flag, str(small)], folder)
 
 
+#: timed runs of each engine; the fastest counts (noise only ever slows a run down)
+REPEAT = int(os.environ.get("AIS_BENCH_REPEAT", "2"))
+
+
+def best_of(run: Callable[[int], Row]) -> Row:
+    """The fastest (process wall) of ``REPEAT`` runs of ``run(k)``, each on its own files; the
+    last run's row if none succeeded."""
+    done = [run(k) for k in range(REPEAT)]
+    ok = [row for row in done if row[0] is not None]
+    return min(ok, key=lambda row: row[1]) if ok else done[-1]
+
+
 def rate(bars: int, seconds: float) -> str:
     return f"{bars / seconds:>12,.0f} bars/s"
 
@@ -476,24 +491,32 @@ def main() -> None:
         rows: dict[str, Row] = {}
         ours = ["AIS momentum, CLI", "AIS momentum", "AIS crossover"]
         if cli:
-            cmd = [AIS, "backtest", "--config", str(config), "--store", str(folder / "cli.sqlite"), "--json"]
-            rows["AIS momentum, CLI"] = spawn(cmd, folder)
-            # again with the column cache the first run left: every backtest of a sweep after the first
+
+            def ais_backtest(store: str, cache: Path | None = None) -> Row:
+                cmd = [AIS, "backtest", "--config", str(config), "--store", store, "--json"]
+                return spawn(cmd, folder, cache)
+
+            # each run with a new, empty column cache: it parses the CSV like the peers do
+            rows["AIS momentum, CLI"] = best_of(lambda k: ais_backtest(str(folder / f"cli-{k}.sqlite")))
+            # with the column cache a first run left: every backtest of a sweep after the first
             warm = folder / "cache-warm"
-            spawn([*cmd[:-3], "--store", str(folder / "cli-cold.sqlite"), "--json"], folder, warm)
-            cmd[cmd.index("--store") + 1] = str(folder / "cli-warm.sqlite")
-            rows["AIS CLI, cache warm"] = spawn(cmd, folder, warm)
+            ais_backtest(str(folder / "cli-cold.sqlite"), warm)
+            rows["AIS CLI, cache warm"] = best_of(
+                lambda k: ais_backtest(str(folder / f"cli-warm-{k}.sqlite"), warm)
+            )
             ours.insert(1, "AIS CLI, cache warm")
-        rows["AIS momentum"] = spawn([*me, "--ais-child", str(config), str(folder / "rb.sqlite")], folder)
-        rows["AIS crossover"] = spawn(
-            [*me, "--ais-cross-child", str(cross_config), str(folder / "cross.sqlite")], folder
+        rows["AIS momentum"] = best_of(
+            lambda k: spawn([*me, "--ais-child", str(config), str(folder / f"rb-{k}.sqlite")], folder)
         )
+        cross = [*me, "--ais-cross-child", str(cross_config)]
+        rows["AIS crossover"] = best_of(lambda k: spawn([*cross, str(folder / f"x-{k}.sqlite")], folder))
         for name, module, flag in (
             ("backtesting.py", "backtesting", "--backtesting-child"),
             ("backtrader", "backtrader", "--backtrader-child"),
         ):
             if has(module) and has("pandas"):
-                rows[name] = spawn([*me, flag, str(market)], folder)
+                command = [*me, flag, str(market)]
+                rows[name] = best_of(lambda k, command=command: spawn(command, folder))
             else:
                 rows[name] = (None, 0.0, 0.0, f"not installed ({module}, pandas): skipped")
 
