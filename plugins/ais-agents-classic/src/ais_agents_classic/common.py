@@ -3,6 +3,7 @@ entry/exit bands of the reversion agents."""
 
 from __future__ import annotations
 
+from math import tanh
 from typing import Protocol, Self
 
 from pydantic import Field, model_validator
@@ -28,6 +29,22 @@ def close_view(state: _Viewing) -> Direction | None:
     if was is not None:
         state.view = _FLAT
     return was if was is _LONG or was is _SHORT else None
+
+def band_forecast(
+    outcomes: Outcomes, view: Direction, z: float, z_scale: float, close: float, centre: float, due_ms: int
+) -> tuple[float, float]:
+    """``(confidence, expected return)`` of a reversion agent's new view. LONG/SHORT: the hit rate ×
+    ``tanh(|z| / z_scale)``, and the mean move of past signals (before any: the distance from the close
+    back to the band's ``centre``, as a fraction); the signal is tracked until ``due_ms``. FLAT: the hit
+    rate and 0. Shared by the mean-reversion and VWAP-reversion agents."""
+    sign = 1 if view is Direction.LONG else -1 if view is Direction.SHORT else 0
+    if not sign:
+        return outcomes.hit_rate, 0.0
+    confidence = outcomes.hit_rate * tanh(abs(z) / z_scale)
+    expected = outcomes.mean_move(prior=abs(close - centre) / close if close > 0.0 else 0.0)
+    outcomes.open(due_ms, sign, close)
+    return confidence, expected
+
 
 def band_view(
     z: float, current: Direction | None, entry: float, exit_: float, allow_short: bool

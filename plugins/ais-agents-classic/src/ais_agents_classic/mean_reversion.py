@@ -3,16 +3,13 @@ record."""
 
 from __future__ import annotations
 
-from math import tanh
-
 from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import RollingMean, RollingMoments
-from ais_agents_classic.common import BandConfig, band_view, close_view, gap_exit
+from ais_agents_classic.common import BandConfig, band_forecast, band_view, close_view, gap_exit
 
 _NONE: tuple[Signal, ...] = ()
-_SIGN = {Direction.LONG: 1, Direction.SHORT: -1}
 _LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
 
 
@@ -129,15 +126,8 @@ class MeanReversion(SymbolAgent[MeanReversionConfig, _SymbolState]):
         bar_ms: int,
     ) -> Signal:
         outcomes = state.outcomes
-        sign = _SIGN.get(view)
-        if sign is not None:
-            confidence = outcomes.hit_rate * tanh(abs(z) / self._z_scale)
-            distance = abs(close - mean) / close if close > 0.0 else 0.0
-            expected = outcomes.mean_move(prior=distance)
-            outcomes.open(close_ms + self._horizon * bar_ms, sign, close)
-        else:
-            confidence = outcomes.hit_rate
-            expected = 0.0
+        due_ms = close_ms + self._horizon * bar_ms
+        confidence, expected = band_forecast(outcomes, view, z, self._z_scale, close, mean, due_ms)
         liquidity = liquidity_score(state.quote_volume.mean, self._liquidity_ref)
         rationale = (
             f"close {close:.6g} z {z:+.2f} vs SMA{self._window} {mean:.6g} ± {std:.3g} "

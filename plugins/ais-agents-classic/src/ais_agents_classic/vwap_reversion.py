@@ -3,7 +3,7 @@ counter-trend, calibrated on its own record."""
 
 from __future__ import annotations
 
-from math import sqrt, tanh
+from math import sqrt
 from typing import Literal
 
 from pydantic import Field
@@ -12,10 +12,9 @@ from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
 from ais.indicators import Atr, RollingMoments, RollingSums
-from ais_agents_classic.common import BandConfig, band_view, close_view, gap_exit
+from ais_agents_classic.common import BandConfig, band_forecast, band_view, close_view, gap_exit
 
 _NONE: tuple[Signal, ...] = ()
-_SIGN = {Direction.LONG: 1, Direction.SHORT: -1}
 _LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
 
 
@@ -166,15 +165,8 @@ class VwapReversion(SymbolAgent[VwapReversionConfig, _SymbolState]):
         bar_ms: int,
     ) -> Signal:
         outcomes = state.outcomes
-        sign = _SIGN.get(view)
-        if sign is not None:
-            confidence = outcomes.hit_rate * tanh(abs(z) / self._z_scale)
-            distance = abs(close - vwap) / close if close > 0.0 else 0.0
-            expected = outcomes.mean_move(prior=distance)
-            outcomes.open(close_ms + self._horizon * bar_ms, sign, close)
-        else:
-            confidence = outcomes.hit_rate
-            expected = 0.0
+        due_ms = close_ms + self._horizon * bar_ms
+        confidence, expected = band_forecast(outcomes, view, z, self._z_scale, close, vwap, due_ms)
         liquidity = liquidity_score(state.sums.sums[2] / state.sums.count, self._liquidity_ref)
         rationale = (
             f"close {close:.6g} is {z:+.2f} {self._unit} ({vol:.3g}) from VWAP{self._window} {vwap:.6g} "
