@@ -201,9 +201,9 @@ class SymbolAgent(Plugin[C], Generic[C, S]):
                 closed = self._gap(state) if step == RESET else None
             state.last_open = ts
             close_ms = ts + bar_ms
-            outcomes = state.outcomes
-            if outcomes.pending and outcomes.pending[0][0] <= close_ms:
-                outcomes.settle(close_ms, bar.close, bar_ms)
+            pending = state.outcomes.pending
+            if pending and pending[0][0] <= close_ms:
+                state.outcomes.settle(close_ms, bar.close, bar_ms)
             signal = update(symbol, state, bar, bar_ms, closed)
             if signal is not None:
                 if out is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 
@@ -50,23 +50,53 @@ class FundingRate(NamedTuple):
     rate: float
 
 
-@dataclass(slots=True)
-class MarketSnapshot:
+class _SnapshotFields(NamedTuple):
+    ts: int
+    candles: dict[str, Candle]
+    tickers: dict[str, Ticker]
+    books: dict[str, OrderBook]
+    funding: dict[str, FundingRate]
+    bar_ms: int
+    gaps: frozenset[str]
+
+
+class MarketSnapshot(_SnapshotFields):
     """What the data providers know at ``ts`` (ms), keyed by symbol.
 
     ``candles`` holds, for each symbol that has one, the bar that has just closed: its open time is
     ``ts - bar_ms`` (a symbol without a bar closing at ``ts`` is absent, never a stale bar);
     ``bar_ms`` is the bar length; ``gaps`` names symbols whose previous bar was missing (so agents
     can reset rather than silently shift their indicators).
+
+    Immutable, like a ``Candle``: one is built per bar, so it is a tuple (a data stream can build
+    them without running Python code: ``tuple.__new__(MarketSnapshot, fields)``); each mapping left
+    out is a new empty ``dict``.
     """
 
-    ts: int
-    candles: dict[str, Candle] = field(default_factory=dict)
-    tickers: dict[str, Ticker] = field(default_factory=dict)
-    books: dict[str, OrderBook] = field(default_factory=dict)
-    funding: dict[str, FundingRate] = field(default_factory=dict)
-    bar_ms: int = 60_000
-    gaps: frozenset[str] = frozenset()
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        ts: int,
+        candles: dict[str, Candle] | None = None,
+        tickers: dict[str, Ticker] | None = None,
+        books: dict[str, OrderBook] | None = None,
+        funding: dict[str, FundingRate] | None = None,
+        bar_ms: int = 60_000,
+        gaps: frozenset[str] = frozenset(),
+    ) -> MarketSnapshot:
+        return tuple.__new__(
+            cls,
+            (
+                ts,
+                {} if candles is None else candles,
+                {} if tickers is None else tickers,
+                {} if books is None else books,
+                {} if funding is None else funding,
+                bar_ms,
+                gaps,
+            ),
+        )
 
     def price(self, symbol: str) -> float | None:
         """The latest known price of ``symbol``: ticker last, else the candle's close."""

@@ -13,14 +13,14 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 
 from ais.config.loader import AisConfig
 from ais.context import AgentContext, ArbitrationContext, GuardContext, RunContext, SharedState
 from ais.domain.events import Event
-from ais.domain.market import MarketSnapshot
+from ais.domain.market import Candle, FundingRate, MarketSnapshot, OrderBook, Ticker
 from ais.domain.orders import Fill, MarketRules, OpenOrder, Order, SubmitResult
 from ais.domain.portfolio import PortfolioSnapshot, Position
 from ais.domain.risk import Action, Verdict
@@ -30,6 +30,8 @@ from ais.extensions import ApiRoute, CliCommand
 from ais.hookspecs import KINDS, SPEC_MODULES, hook_names, lifecycle
 from ais.markers import PROJECT_NAME
 from ais.plugins.loader import LoadedInstance, PluginFailure, load_instances
+
+V = TypeVar("V")
 
 log = logging.getLogger("ais.hooks")
 
@@ -221,7 +223,11 @@ class PluginHost:
         if len(calls) == 1:
             only = calls[0][1](symbols, now_ms)
             return only if only is not None else MarketSnapshot(ts=now_ms)
-        merged = MarketSnapshot(ts=now_ms)
+        candles: dict[str, Candle] = {}
+        tickers: dict[str, Ticker] = {}
+        books: dict[str, OrderBook] = {}
+        funding: dict[str, FundingRate] = {}
+        bar_ms: int | None = None
         gaps: set[str] = set()
         for key, call in calls:
             try:
@@ -230,18 +236,16 @@ class PluginHost:
                 raise _failed(key, "ais_data_snapshot", exc) from exc
             if part is None:
                 continue
-            merged.bar_ms = part.bar_ms if not merged.candles else merged.bar_ms
-            for mine, theirs in (
-                (merged.candles, part.candles),
-                (merged.tickers, part.tickers),
-                (merged.books, part.books),
-                (merged.funding, part.funding),
-            ):
-                for symbol, value in theirs.items():
-                    mine.setdefault(symbol, value)
+            if not candles:
+                bar_ms = part.bar_ms  # the bar length of the first provider with candles
+            _keep_first(candles, part.candles)
+            _keep_first(tickers, part.tickers)
+            _keep_first(books, part.books)
+            _keep_first(funding, part.funding)
             gaps |= part.gaps
-        merged.gaps = frozenset(gaps)
-        return merged
+        return MarketSnapshot(
+            now_ms, candles, tickers, books, funding, 60_000 if bar_ms is None else bar_ms, frozenset(gaps)
+        )
 
     def has_timeline(self) -> bool:
         """True if a data provider replays recorded time (``ais_data_next_time``): simulated clock."""
@@ -560,3 +564,9 @@ def _traced(hook: str, key: str, call: Call) -> Call:
             )
 
     return traced
+
+
+def _keep_first(mine: dict[str, V], theirs: dict[str, V]) -> None:
+    """Add ``theirs`` to ``mine`` where ``mine`` has no value yet (the first provider wins)."""
+    for symbol, value in theirs.items():
+        mine.setdefault(symbol, value)

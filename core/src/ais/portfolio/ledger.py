@@ -6,6 +6,7 @@ signed base quantities (negative = short).
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -50,15 +51,14 @@ class Ledger:
         self.prices: dict[str, float] = {}
         self.nav = initial_cash
         self.peak_nav = initial_cash
-        self.max_drawdown = 0.0
+        self._low_nav = initial_cash  # the lowest NAV since ``peak_nav`` was reached
+        self._max_drawdown = 0.0  # the deepest drawdown below earlier peaks
         self.day_start_nav = initial_cash
         self._tz = ZoneInfo(timezone)
-        self._day_end_ms: int | None = None
+        self._day_end_ms: float = -math.inf  # the first mark starts a day
         self.ts = 0
-        self._prev_nav = initial_cash
         self.gross = 0.0
         self.net = 0.0
-        self.unrealized = 0.0
         self._positions: tuple[Position, ...] | None = ()  # rebuilt lazily after a fill
         self.fill_count = 0
         self.traded_notional = 0.0
@@ -77,7 +77,7 @@ class Ledger:
             self.prices.setdefault(p["symbol"], p["avg_price"])
         self._positions = None
         value = sum(h.quantity * h.avg_price for h in self.holdings.values())
-        self.initial_cash = self.nav = self.peak_nav = self.day_start_nav = self._prev_nav = cash + value
+        self.initial_cash = self.nav = self.peak_nav = self.day_start_nav = self._low_nav = cash + value
         self.revision += 1
 
     # -- fills --------------------------------------------------------------------------------
@@ -120,13 +120,15 @@ class Ledger:
     # -- marks --------------------------------------------------------------------------------
 
     def mark(self, snapshot: MarketSnapshot) -> None:
-        """Mark held positions at the snapshot's prices; update NAV, peak, drawdown, day.
+        """Mark held positions at the snapshot's prices; update NAV, peak, day.
 
         ``prices`` keeps the last price of every symbol held or traded (the mark of a position whose
-        symbol has no bar this cycle); other symbols' prices are read from the snapshot itself."""
+        symbol has no bar this cycle); other symbols' prices are read from the snapshot itself.
+        Once a bar: what only a snapshot or the summary reads (unrealized P&L, the maximum drawdown)
+        is derived when read, not here."""
         candles = snapshot.candles
         prices = self.prices
-        net = gross = unrealized = 0.0
+        net = gross = 0.0
         for symbol, h in self.holdings.items():
             q = h.quantity
             if q:
@@ -138,33 +140,57 @@ class Ledger:
                 value = q * price
                 net += value
                 gross += value if value > 0 else -value
-                unrealized += (price - h.avg_price) * q
+        ts = snapshot.ts
+        if ts >= self._day_end_ms:
+            self._new_day(ts)  # before `nav` moves: the day starts at the last mark of the day before
         self.net = net
         self.gross = gross
-        self.unrealized = unrealized
-        nav = self.cash + net
-        self.nav = nav
-        ts = snapshot.ts
         self.ts = ts
+        nav = self.nav = self.cash + net
         if nav > self.peak_nav:
-            self.peak_nav = nav
-            self.revision += 1
-        elif self.peak_nav > 0:
-            dd = 1.0 - nav / self.peak_nav
-            if dd > self.max_drawdown:
-                self.max_drawdown = dd
-        day_end = self._day_end_ms
-        if day_end is None or ts >= day_end:
-            if day_end is not None:
-                self.day_start_nav = self._prev_nav
-            self.revision += 1
-            self._day_end_ms = next_midnight_ms(ts, self._tz)
-        self._prev_nav = nav
+            self._new_peak(nav)
+        elif nav < self._low_nav:
+            self._low_nav = nav
         path = self._path
         if path is not None:
             path[0](ts)
             path[1](nav)
             path[2](gross)
+
+    def _new_day(self, ts: int) -> None:
+        if self._day_end_ms != -math.inf:  # not the first mark: the run's first day starts at its start
+            self.day_start_nav = self.nav
+        self.revision += 1
+        self._day_end_ms = next_midnight_ms(ts, self._tz)
+
+    def _new_peak(self, nav: float) -> None:
+        self._fold_drawdown()
+        self.peak_nav = self._low_nav = nav
+        self.revision += 1
+
+    def _fold_drawdown(self) -> None:
+        """Keep the deepest drawdown below the peak being left: ``1 - lowest NAV / peak``."""
+        if self.peak_nav > 0:
+            dd = 1.0 - self._low_nav / self.peak_nav
+            if dd > self._max_drawdown:
+                self._max_drawdown = dd
+
+    @property
+    def max_drawdown(self) -> float:
+        """The deepest fall of NAV from its running peak, over every mark (a fraction)."""
+        self._fold_drawdown()
+        return self._max_drawdown
+
+    @property
+    def unrealized(self) -> float:
+        """P&L of the open positions at their last marked prices."""
+        prices = self.prices
+        total = 0.0
+        for symbol, h in self.holdings.items():
+            q = h.quantity
+            if q:
+                total += (prices.get(symbol, h.avg_price) - h.avg_price) * q
+        return total
 
     def record_path(self, ts: array[int], nav: array[float], gross: array[float]) -> None:
         """From the next mark on, append each mark's time (ms), NAV and gross exposure to these arrays:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
+from itertools import count, islice, repeat, starmap
 
 from ais.domain.market import Candle, FundingRate, MarketSnapshot
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
 from ais_data_replay.config import ReplayConfig
 from ais_data_replay.market import load_market
-from ais_data_replay.series import CandleSeries, Gap
+from ais_data_replay.series import CandleSeries, FundingSeries, Gap
 
 _new_tuple = tuple.__new__
 
@@ -94,40 +95,42 @@ class ReplayProvider(Plugin[ReplayConfig]):
     @hookimpl
     def ais_data_stream(self, symbols: tuple[str, ...], after_ms: int) -> Iterator[MarketSnapshot]:
         """The snapshots ``ais_data_snapshot`` gives at each time of the timeline after ``after_ms``,
-        from one generator: each series is walked with its own index (its close times are a subsequence
+        as one iterator: each series is walked with its own index (its close times are a subsequence
         of the timeline's), and a candle is built only when served."""
         times = self._timeline.times
         start = bisect_right(times, after_ms)
-        bar_ms = self.bar_ms
         served = [(symbol, series) for symbol in symbols if (series := self._series.get(symbol)) is not None]
         walks = [_Walk(symbol, series, after_ms) for symbol, series in served]
         rates = [(symbol, r) for symbol in symbols if (r := self._funding.get(symbol)) is not None]
         if not walks and not rates:  # nothing served: what the per-bar hooks give (None), as snapshots
-            for i in range(start, len(times)):
-                yield MarketSnapshot(times[i])
-            return
+            return map(MarketSnapshot, islice(times, start, None))
         if len(walks) == 1 and not rates and walks[0].closes is times:
-            yield from _one_series(walks[0], times, start, bar_ms)
-            return
-        for i in range(start, len(times)):
-            t = times[i]
-            candles: dict[str, Candle] = {}
-            gaps: set[str] | None = None
-            for walk in walks:
-                j = walk.next
-                if j < walk.n and walk.closes[j] == t:
-                    walk.next = j + 1
-                    candles[walk.symbol] = walk.series.candle(j)
-                    if j in walk.after_gap:
-                        if gaps is None:
-                            gaps = set()
-                        gaps.add(walk.symbol)
-            funding: dict[str, FundingRate] = {}
-            for symbol, series in rates:
-                rate = series.latest(t)
-                if rate is not None:
-                    funding[symbol] = rate
-            yield MarketSnapshot(t, candles, {}, {}, funding, bar_ms, frozenset(gaps) if gaps else _NO_GAPS)
+            return _one_series(walks[0], times, start, self.bar_ms)
+        return _many_series(walks, rates, times, start, self.bar_ms)
+
+
+def _many_series(
+    walks: list[_Walk], rates: list[tuple[str, FundingSeries]], times: array[int], start: int, bar_ms: int
+) -> Iterator[MarketSnapshot]:
+    for i in range(start, len(times)):
+        t = times[i]
+        candles: dict[str, Candle] = {}
+        gaps: set[str] | None = None
+        for walk in walks:
+            j = walk.next
+            if j < walk.n and walk.closes[j] == t:
+                walk.next = j + 1
+                candles[walk.symbol] = walk.series.candle(j)
+                if j in walk.after_gap:
+                    if gaps is None:
+                        gaps = set()
+                    gaps.add(walk.symbol)
+        funding: dict[str, FundingRate] = {}
+        for symbol, series in rates:
+            rate = series.latest(t)
+            if rate is not None:
+                funding[symbol] = rate
+        yield MarketSnapshot(t, candles, {}, {}, funding, bar_ms, frozenset(gaps) if gaps else _NO_GAPS)
 
 
 class _Walk:
@@ -145,13 +148,23 @@ class _Walk:
 
 
 def _one_series(walk: _Walk, times: array[int], start: int, bar_ms: int) -> Iterator[MarketSnapshot]:
-    """The usual backtest: one symbol, whose close times are the timeline, so tick ``i`` is candle ``i``
-    (built inline from the columns: no call per bar)."""
+    """The usual backtest: one symbol, whose close times are the timeline, so tick ``i`` is candle
+    ``i``. A chain of C-level iterators over the columns: no Python code runs per bar (a generator
+    here cost a third of a bar's data time)."""
     series = walk.series
-    ts, o, h, lo, c, v = series.ts, series.open, series.high, series.low, series.close, series.volume
-    symbol, after_gap = walk.symbol, walk.after_gap
-    flagged = frozenset((symbol,))
-    for i in range(start, len(times)):
-        candle = _new_tuple(Candle, (ts[i], o[i], h[i], lo[i], c[i], v[i]))
-        gaps = flagged if i in after_gap else _NO_GAPS
-        yield MarketSnapshot(times[i], {symbol: candle}, {}, {}, {}, bar_ms, gaps)
+    columns = (series.ts, series.open, series.high, series.low, series.close, series.volume)
+    rows = zip(*(islice(column, start, None) for column in columns), strict=True)
+    candles = map(_new_tuple, repeat(Candle), rows)
+    by_symbol = map(dict, zip(zip(repeat(walk.symbol), candles)))  # {symbol: candle}, one per bar
+    flagged = frozenset((walk.symbol,))
+    gaps = map(dict.fromkeys(walk.after_gap, flagged).get, count(start), repeat(_NO_GAPS))
+    fields = zip(
+        islice(times, start, None),
+        by_symbol,
+        starmap(dict, repeat(())),  # tickers, books and funding: a new empty dict each
+        starmap(dict, repeat(())),
+        starmap(dict, repeat(())),
+        repeat(bar_ms),
+        gaps,
+    )
+    return map(_new_tuple, repeat(MarketSnapshot), fields)
