@@ -41,7 +41,7 @@ def xrp_with_funding(data: Path) -> list[MarketSnapshot]:
         while i + 1 < len(rates) and rates[i + 1].ts <= snap.ts:
             i += 1
         if i >= 0:
-            snap.funding = {symbol: rates[i]}
+            snap = snap._replace(funding={symbol: rates[i]})
         snaps.append(snap)
     return snaps
 
