@@ -4,6 +4,7 @@ is the coordinator's own glue and the order path (orders are rare per bar, costl
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -37,7 +38,22 @@ def main() -> None:
     eps = {(g, ep.name): ep for g in groups for ep in entry_points(group=g)}
     with tempfile.TemporaryDirectory() as tmp:
         market = write_market(Path(tmp) / "syn.csv", BARS)
-        replay = make_instance(eps[("ais.data", "replay")].load(), "market", files={"SYN/USD": str(market)})
+        provider = eps[("ais.data", "replay")].load()
+        os.environ["AIS_CACHE_DIR"] = tmp  # the column cache of this run only
+
+        def load(cache: bool) -> float:
+            """Seconds to set the provider up on the file: read (parsed, or from the column cache) and
+            checked (times increasing, the bar length, gaps)."""
+            start = now()
+            make_instance(provider, "market", files={"SYN/USD": str(market)}, cache=cache)
+            return now() - start
+
+        parse = min(load(False) for _ in range(3))
+        load(True)  # fills the column cache
+        cached = min(load(True) for _ in range(3))
+        print(f"{'data: load (parse and check), s per 1M bars':<44} {parse / BARS * 1e6:>8.2f}")
+        print(f"{'data: load from the column cache, s per 1M':<44} {cached / BARS * 1e6:>8.2f}")
+        replay = make_instance(provider, "market", files={"SYN/USD": str(market)}, cache=False)
         times = []
         t = 0
         while (t := replay.ais_data_next_time(t)) is not None:

@@ -120,60 +120,136 @@ def test_fast_reader_reads_what_the_row_reader_reads(shared_data: Path, tmp_path
     assert got == careful
 
 
-def test_fast_reader_leaves_unusual_files_to_the_careful_one(tmp_path: Path) -> None:
+def test_fast_reader_leaves_repeated_rows_to_the_careful_one(tmp_path: Path) -> None:
     header = "timestamp,open,high,low,close,volume\n"
     quoted = tmp_path / "quoted.csv"
     quoted.write_text(header + '1000,"1.0",1.0,1.0,1.0,5\n2000,1.0,1.0,1.0,1.0,5\n')
     repeated = tmp_path / "repeated.csv"
     repeated.write_text(header + "1000,1,1,1,1,5\n1000,1,1,1,1,5\n2000,1,1,1,1,5\n")
+    fast = readers._fast_csv(quoted, readers.CANDLE_COLUMNS)  # Arrow reads a quoted number as csv does
+    assert fast is not None and list(fast.columns.times) == [1000, 2000]
+    assert readers._fast_csv(repeated, readers.CANDLE_COLUMNS) is None
     for path in (quoted, repeated):
-        assert readers._fast_csv(path, readers.CANDLE_COLUMNS) is None
         loaded = readers.load_candles(path, path.name)
         assert list(loaded.columns.times) == [1000, 2000]
     assert readers.load_candles(repeated, "r").duplicates == 1
 
 
-@pytest.fixture
-def split_small(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Files of a few kB are split between processes, in up to four shares."""
-    import os
+def test_a_bad_value_is_reported_by_the_careful_reader(tmp_path: Path) -> None:
+    """Arrow refuses the file (text where a number goes): the careful reader names the line."""
+    rows = [f"{T0 + i * MINUTE},1,2,0.5,1.5,10" for i in range(400)]
+    rows[350] = f"{T0 + 350 * MINUTE},1,2,oops,1.5,10"
+    path = tmp_path / "bad.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    assert readers._fast_csv(path, readers.CANDLE_COLUMNS) is None
+    with pytest.raises(ConfigError, match=r"bad\.csv: line 352: cannot parse .*oops"):
+        readers.load_candles(path, "bad.csv")
 
-    monkeypatch.setattr(readers, "PARALLEL_MIN_BYTES", 2048)
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("nan", "'nan' is not a finite number"),
+        ("inf", "'inf' is not a finite number"),
+        ("", "could not convert string to float: ''"),
+        ("1,7", "expected 6 fields, got 7"),
+    ],
+)
+def test_what_arrow_reads_but_a_candle_may_not_hold_is_refused_by_line(
+    tmp_path: Path, value: str, why: str
+) -> None:
+    """Arrow parses NaN and infinities, and an extra field or an empty value is its error: in each case
+    the careful reader reads the file and names the line, so both paths accept the same files."""
+    rows = [f"{T0 + i * MINUTE},1,2,0.5,1.5,10" for i in range(50)]
+    rows[20] = f"{T0 + 20 * MINUTE},1,2,0.5,{value},10"
+    path = tmp_path / "odd.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    assert readers._fast_csv(path, readers.CANDLE_COLUMNS) is None
+    with pytest.raises(ConfigError, match=rf"odd\.csv: line 22: (cannot parse .* \()?{why}"):
+        readers.load_candles(path, "odd.csv")
+
+
+@pytest.mark.parametrize(
+    ("times", "step"),
+    [
+        ([0, 5, 10, 15], 5),
+        ([0, 5, 15, 20], None),  # a gap
+        ([0, 5, 5, 10], None),  # a repeat
+        ([0, 5, 4, 15], None),  # out of order, the right ends
+        ([7], None),
+        ([10, 5], None),
+    ],
+)
+def test_even_step(times: list[int], step: int | None) -> None:
+    columns = readers.Columns(1)
+    columns.times.extend(times)
+    assert columns.even_step() == step
+
+
+def test_a_window_of_an_evenly_spaced_file_keeps_its_step() -> None:
+    columns = readers.Columns(1)
+    columns.times.extend(range(0, 100, 10))
+    columns.values[0].extend([1.0] * 10)
+    assert columns.even_step() == 10
+    columns.keep(2, 6)
+    assert list(columns.times) == [20, 30, 40, 50] and columns.even_step() == 10
+    columns.keep(0, 1)
+    assert columns.even_step() is None
+
+
+@pytest.mark.parametrize("gap", [False, True])
+def test_close_times_and_gaps_of_even_and_uneven_files(tmp_path: Path, gap: bool) -> None:
+    """The evenly spaced file's shortcut gives the close times and gaps the general computation does."""
+    opens = [T0 + i * MINUTE for i in range(30)]
+    if gap:
+        opens = opens[:10] + opens[13:]
+    path = tmp_path / "bars.csv"
+    rows = "".join(f"{t},1,2,0.5,1.5,10\n" for t in opens)
+    path.write_text("timestamp,open,high,low,close,volume\n" + rows)
+    provider = make_instance(ReplayProvider, "feed", files={"A/B": str(path)})
+    series = provider._series["A/B"]
+    assert list(series.close_times) == [t + MINUTE for t in opens]
+    assert series.after_gap == ({10} if gap else set())
+    assert [(g.missing_from, g.bars) for g in provider.gaps()] == ([(opens[9] + MINUTE, 3)] if gap else [])
+
+
+@pytest.fixture
+def in_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files of a few kB are parsed in a child process."""
+    monkeypatch.setattr(readers, "CHILD_MIN_BYTES", 2048)
 
 
 @pytest.mark.parametrize("variant", ["as is", "crlf", "blank lines at the end"])
-def test_parallel_parse_equals_the_single_process_parse(
-    shared_data: Path, tmp_path: Path, split_small: None, variant: str
+def test_the_child_parses_what_this_process_parses(
+    shared_data: Path, tmp_path: Path, in_child: None, variant: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lines = (shared_data / "binance-5m-2018-01" / "ADA_BTC.csv").read_text().splitlines()
     ending = "\r\n" if variant == "crlf" else "\n"
     path = tmp_path / "bars.csv"
     path.write_bytes((ending.join(lines) + ending + ("\n\n" if "blank" in variant else "")).encode())
-    with path.open("rb") as handle:
-        handle.readline()
-        body = handle.tell()
-        layout = ([0, 1, 2, 3, 4, 5], 6)
-        split = readers._parallel(path, handle, body, layout)
-        whole = readers._parse_range(handle, body, None, layout)
-    assert split is not None and whole is not None, "the file is split (4 shares) and parsed"
-    assert len(split) == len(lines) - 1
-    assert (split.times, split.values) == (whole.times, whole.values)
+    forked: list[int] = []
+    real_fork = readers._in_child
+    monkeypatch.setattr(readers, "_in_child", lambda *a: forked.append(1) or real_fork(*a))
+    child = readers._fast_csv(path, readers.CANDLE_COLUMNS)
+    assert forked and child is not None and len(child.columns) == len(lines) - 1
+    monkeypatch.setattr(readers, "CHILD_MIN_BYTES", 1 << 40)
+    here = readers._fast_csv(path, readers.CANDLE_COLUMNS)
+    assert here is not None
+    assert (child.columns.times, child.columns.values) == (here.columns.times, here.columns.values)
 
 
-def test_a_bad_row_in_another_share_is_reported_by_the_careful_reader(
-    tmp_path: Path, split_small: None
-) -> None:
+def test_a_bad_row_in_the_childs_file_is_named_by_the_careful_reader(tmp_path: Path, in_child: None) -> None:
     rows = [f"{T0 + i * MINUTE},1,2,0.5,1.5,10" for i in range(400)]
-    rows[350] = f"{T0 + 350 * MINUTE},1,2,oops,1.5,10"  # in the last share
+    rows[350] = f"{T0 + 350 * MINUTE},1,2,oops,1.5,10"
     path = tmp_path / "bad.csv"
     path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    assert readers._in_child(path, (6, [0, 1, 2, 3, 4, 5])) is None, "the child sends nothing"
     with pytest.raises(ConfigError, match=r"bad\.csv: line 352: cannot parse .*oops"):
         readers.load_candles(path, "bad.csv")
 
 
 def test_no_fork_while_other_threads_run(
-    tmp_path: Path, split_small: None, minute_bars: Path, monkeypatch: pytest.MonkeyPatch
+    in_child: None, minute_bars: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A dask worker runs tasks in threads: forking there is unsafe, so the file is parsed in-process."""
     import os

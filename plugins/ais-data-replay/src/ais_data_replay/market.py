@@ -7,7 +7,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice, pairwise
+from itertools import compress, count, islice
 from operator import sub
 from pathlib import Path
 
@@ -96,9 +96,12 @@ def _steps(times: array[int]) -> map[int]:
     return map(sub, islice(times, 1, None), times)
 
 
-def _spacing(times: array[int]) -> int | None:
+def _spacing(columns: Columns) -> int | None:
     """The most common distance between consecutive open times (ties: the shortest), or ``None``."""
-    counts = Counter(_steps(times))
+    even = columns.even_step()
+    if even is not None:
+        return even
+    counts = Counter(_steps(columns.times))
     if not counts:
         return None
     top = max(counts.values())
@@ -107,7 +110,7 @@ def _spacing(times: array[int]) -> int | None:
 
 def _bar_ms(instance: str, config: ReplayConfig, loaded: dict[str, tuple[Columns, str]]) -> int:
     """The bar length: the configured one, or the one spacing every file agrees on."""
-    spacings = {symbol: _spacing(columns.times) for symbol, (columns, _) in loaded.items()}
+    spacings = {symbol: _spacing(columns) for symbol, (columns, _) in loaded.items()}
     configured = config.bar_ms
     if configured is not None:
         for symbol, spacing in spacings.items():
@@ -129,14 +132,19 @@ def _bar_ms(instance: str, config: ReplayConfig, loaded: dict[str, tuple[Columns
     return next(iter(found.values()))
 
 
-def _check_grid(times: array[int], bar_ms: int, label: str) -> None:
+def _check_grid(columns: Columns, bar_ms: int, label: str) -> None:
     """Consecutive bars must be a whole number of bars apart (a gap is fine, a half bar is not)."""
-    for a, b in pairwise(times):
-        if (b - a) % bar_ms:
-            raise ConfigError(
-                f"{label}: bar at {b} ({iso(b)}) is {b - a} ms after the previous one, "
-                f"not a whole number of {bar_text(bar_ms)} bars"
-            )
+    even = columns.even_step()
+    if even is not None and even % bar_ms == 0:
+        return
+    times = columns.times
+    off = next(compress(count(1), map(bar_ms.__rmod__, _steps(times))), None)  # the first bad bar
+    if off is not None:
+        a, b = times[off - 1], times[off]
+        raise ConfigError(
+            f"{label}: bar at {b} ({iso(b)}) is {b - a} ms after the previous one, "
+            f"not a whole number of {bar_text(bar_ms)} bars"
+        )
 
 
 def _cut(columns: Columns, bar_ms: int, start: int | None, end: int | None) -> None:
@@ -162,7 +170,7 @@ def load_market(instance: str, config: ReplayConfig) -> Market:
     end = int(config.end.timestamp() * 1000) if config.end is not None else None
     series: dict[str, CandleSeries] = {}
     for symbol, (columns, label) in loaded.items():
-        _check_grid(columns.times, bar_ms, label)
+        _check_grid(columns, bar_ms, label)
         if start is not None or end is not None:
             _cut(columns, bar_ms, start, end)
         if len(columns):

@@ -45,11 +45,16 @@ class CandleSeries:
         self.symbol = symbol
         self.ts = ts = columns.times
         self.open, self.high, self.low, self.close, self.volume = columns.values
-        self.close_times = array("q", map(bar_ms.__add__, ts))
-        #: indexes of candles whose previous bar is missing (the first candle is never one): few. Found
-        #: by C-level iteration (steps = ts[1:] - ts[:-1]): no Python frame per bar
-        steps = map(sub, islice(ts, 1, None), ts)
-        self.after_gap = frozenset(compress(range(1, len(ts)), map(bar_ms.__lt__, steps)))
+        #: indexes of candles whose previous bar is missing (the first candle is never one): few
+        self.after_gap: frozenset[int]
+        if columns.even_step() == bar_ms:  # the usual file: no gap, each bar closes as the next opens
+            self.close_times = ts[1:]
+            self.close_times.append(ts[-1] + bar_ms)
+            self.after_gap = frozenset()
+        else:  # by C-level iteration (steps = ts[1:] - ts[:-1]): no Python frame per bar
+            self.close_times = array("q", map(bar_ms.__add__, ts))
+            steps = map(sub, islice(ts, 1, None), ts)
+            self.after_gap = frozenset(compress(range(1, len(ts)), map(bar_ms.__lt__, steps)))
         self.cursor = 0  # invariant after each look-up: cursor == bisect_left(close_times, now_ms)
 
     def __len__(self) -> int:
