@@ -295,3 +295,45 @@ def test_graceful_shutdown_on_signal(tmp_path: Path, signum: str) -> None:
         end[-1]["payload"]["completed"] is False
         and end[-1]["payload"]["summary"]["cycles"] == summary["cycles"]
     )
+
+
+def test_leaving_without_teardown_still_runs_exit_handlers_and_flushes() -> None:
+    """``ais`` ends with ``os._exit`` (no interpreter teardown) when no other thread runs: what an exit
+    must do still happens, in order: atexit handlers, then buffered output, then the exit code."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, sys\n"
+        "from ais.cli.main import leave\n"
+        "atexit.register(lambda: print('handler ran', file=sys.stderr))\n"
+        "sys.stdout.write('x' * 100_000)\n"
+        "leave(3)\n"
+        "print('never')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3
+    assert result.stdout == "x" * 100_000
+    assert result.stderr.strip() == "handler ran"
+
+
+def test_a_closed_pipe_on_stdout_is_not_an_error(default_run: tuple[Path, dict]) -> None:
+    """`ais events ... | head`: the reader goes away while the command still writes (far more than a
+    pipe holds); the command ends quietly, no traceback, no 'Exception ignored' at exit."""
+    import subprocess
+
+    from conftest import AIS
+
+    store, _ = default_run
+    proc = subprocess.Popen(
+        [AIS, "events", "--json", "--store", str(store)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in err and "Exception ignored" not in err

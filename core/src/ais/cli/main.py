@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import importlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -119,4 +122,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:  # console-script entry point
-    sys.exit(main())
+    code = main()
+    if threading.active_count() == 1:
+        leave(code)
+    sys.exit(code)  # a normal exit waits for the other threads
+
+
+def leave(code: int) -> NoReturn:
+    """Exit without tearing the interpreter down: after a backtest it holds hundreds of thousands of
+    objects, and the final garbage collection and the freeing of every module's objects (about 0.2 s
+    after a 500,000-bar backtest) change nothing: every file a command writes is closed by then, the
+    event store first of all. What an exit must do is still done: the ``atexit`` handlers (logging's
+    flush, temporary folders), then stdout and stderr flushed."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        # a reader gone (`ais ... | head`), a closed stream: nothing more can be said
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
