@@ -19,6 +19,7 @@ from ais.indicators import (
     RollingSums,
     Rsi,
     Wilder,
+    WindowMean,
 )
 from ais.testing.fakes import read_candles
 
@@ -50,6 +51,22 @@ def test_rolling_mean(eth: np.ndarray, n: int) -> None:
     mean = RollingMean(n)
     got = [mean.push(c) for c in closes][n - 1 :]
     close_to(got, windows(closes, n).mean(axis=1))
+
+
+@pytest.mark.parametrize("n", [1, 12, 50])
+def test_window_mean_is_computed_when_read(eth: np.ndarray, n: int) -> None:
+    quote = eth[:, 4] * eth[:, 5]
+    window = WindowMean(n)
+    got, full = [], []
+    for q in quote:
+        window.push(q)
+        got.append(window.mean)
+        full.append(window.full)
+    close_to(got[n - 1 :], windows(quote, n).mean(axis=1))
+    close_to(got[: n - 1], np.cumsum(quote[: n - 1]) / np.arange(1, n))  # warming up: what it has
+    assert full == [i >= n - 1 for i in range(len(quote))]
+    window.reset()
+    assert (window.mean, window.full, len(window)) == (0.0, False, 0)
 
 
 def test_rolling_mean_does_not_drift_over_a_long_run() -> None:
@@ -223,7 +240,7 @@ def test_reset_forgets_the_window() -> None:
     assert rsi.push(5.0) is None and not rsi.ready
 
 
-@pytest.mark.parametrize("cls", [RollingMean, RollingSums, RollingExtremes])
+@pytest.mark.parametrize("cls", [RollingMean, WindowMean, RollingSums, RollingExtremes])
 def test_window_size_is_validated(cls: type) -> None:
     with pytest.raises(ValueError, match="window size"):
         cls(0) if cls is not RollingSums else cls(0, 1)

@@ -8,7 +8,9 @@ the window (the tests check them against numpy to 1e-9 relative on real candles)
 
 ``reset()`` forgets everything: call it after missing data, so a window never spans a hole.
 
-- ``RollingMean``: mean of the last ``size`` values.
+- ``RollingMean``: mean of the last ``size`` values, kept up to date at each push.
+- ``WindowMean``: mean of the last ``size`` values, computed when read: for a figure pushed every bar
+  and read rarely (the quote volume behind a signal's liquidity); a push runs no Python code.
 - ``DualMean``: means of the last ``fast`` and ``slow`` values of one series, one ring (crossovers).
 - ``RollingMoments``: mean, variance, standard deviation and z-score over a window.
 - ``RollingSums``: the sums of several aligned series over one window (VWAP = Σpv / Σv).
@@ -36,6 +38,7 @@ __all__ = [
     "RollingSums",
     "Rsi",
     "Wilder",
+    "WindowMean",
 ]
 
 
@@ -96,6 +99,35 @@ class RollingMean:
         self._pos = 0
         self._count = 0
         self._sum = 0.0
+
+
+class WindowMean(deque[float]):
+    """The mean of the last ``size`` values pushed, computed when read (``fsum`` over the window:
+    O(size), exact to rounding). ``push`` is the deque's own ``append`` with ``maxlen = size``: no
+    Python frame per value, so a window pushed every bar and read only when a signal is built costs
+    a fraction of ``RollingMean``, which keeps its sum up to date at each push."""
+
+    __slots__ = ()
+
+    def __init__(self, size: int) -> None:
+        _check_size(size)
+        super().__init__(maxlen=size)
+
+    push = deque.append
+
+    @property
+    def full(self) -> bool:
+        """Whether ``size`` values have been pushed since the last reset."""
+        return len(self) == self.maxlen
+
+    @property
+    def mean(self) -> float:
+        """The mean of the values in the window (of those pushed so far while warming up); ``len``
+        tells how many."""
+        return fsum(self) / len(self) if self else 0.0
+
+    def reset(self) -> None:
+        self.clear()
 
 
 class DualMean:

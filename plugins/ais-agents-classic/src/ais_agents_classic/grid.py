@@ -10,7 +10,7 @@ from ais import PluginConfig
 from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
-from ais.indicators import RollingMean
+from ais.indicators import RollingMean, WindowMean
 
 _NONE: tuple[Signal, ...] = ()
 
@@ -59,7 +59,7 @@ class _SymbolState:
 
     def __init__(self, window: int) -> None:
         self.mean = RollingMean(window)
-        self.quote_volume = RollingMean(window)
+        self.quote_volume = WindowMean(window)
         self.last_open: int | None = None  # open time (ms) of the last bar consumed
         self.reference = 0.0  # the grid's centre; 0.0: no grid (warming up)
         self.level = 0  # the level of the last fill (or the one nearest the price at centring)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
-from ais.indicators import RollingMean, RollingMoments
+from ais.indicators import RollingMoments, WindowMean
 from ais_agents_classic.common import BandConfig, band_forecast, band_view, close_view, gap_exit
 
 _NONE: tuple[Signal, ...] = ()
@@ -25,7 +25,7 @@ class _SymbolState:
 
     def __init__(self, window: int) -> None:
         self.moments = RollingMoments(window)
-        self.quote_volume = RollingMean(window)
+        self.quote_volume = WindowMean(window)
         self.last_open: int | None = None  # open time (ms) of the last bar consumed
         self.view: Direction | None = None  # the view last emitted since the last reset
         self.z = 0.0  # z-score of the last bar (valid once the window is full)

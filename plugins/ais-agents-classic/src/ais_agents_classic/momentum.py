@@ -11,7 +11,7 @@ from ais import PluginConfig
 from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
-from ais.indicators import DualMean, RollingMean
+from ais.indicators import DualMean, WindowMean
 from ais_agents_classic.common import close_view, gap_exit
 
 _NONE: tuple[Signal, ...] = ()
@@ -62,7 +62,7 @@ class _SymbolState:
 
     def __init__(self, fast: int, slow: int) -> None:
         self.means = DualMean(fast, slow)  # SMA(fast) and SMA(slow) of the closes, one push a bar
-        self.quote_volume = RollingMean(slow)
+        self.quote_volume = WindowMean(slow)
         self.last_open: int | None = None  # open time (ms) of the last bar consumed
         self.view: Direction | None = None  # the view last emitted since the last reset
         self.outcomes = Outcomes()  # the track record survives resets: it is about the agent, not the data

@@ -14,7 +14,7 @@ from ais.agentkit import RESET, SKIP, Outcomes, bar_step, liquidity_score
 from ais.context import AgentContext
 from ais.domain.market import Candle, MarketSnapshot
 from ais.domain.signals import Direction, Signal
-from ais.indicators import RollingMean, RollingMoments, RollingRegression
+from ais.indicators import RollingMoments, RollingRegression, WindowMean
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
 
@@ -124,8 +124,8 @@ class _PairState:
     def __init__(self, window: int, z_window: int) -> None:
         self.regression = RollingRegression(window)  # y = log(a) on x = log(b)
         self.spreads = RollingMoments(z_window)  # log(a) − beta × log(b), each with the beta of its bar
-        self.quote_a = RollingMean(window)
-        self.quote_b = RollingMean(window)
+        self.quote_a = WindowMean(window)
+        self.quote_b = WindowMean(window)
         self.last_open: int | None = None  # open time (ms) of the last joint bar consumed
         self.beta = 0.0  # of the latest joint bar, once the regression is full
         self.spread = 0.0

@@ -11,7 +11,7 @@ from ais import PluginConfig
 from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
-from ais.indicators import RollingExtremes, RollingMean, Rsi
+from ais.indicators import RollingExtremes, Rsi, WindowMean
 from ais_agents_classic.common import close_view, gap_exit
 
 _NONE: tuple[Signal, ...] = ()
@@ -80,7 +80,7 @@ class _SymbolState:
         self.rsi = Rsi(period)
         self.price_ext = RollingExtremes(lookback)  # closes of the previous `lookback` bars
         self.rsi_ext = RollingExtremes(lookback)  # RSI of the previous `lookback` bars
-        self.quote_volume = RollingMean(lookback)
+        self.quote_volume = WindowMean(lookback)
         self.last_open: int | None = None  # open time (ms) of the last bar consumed
         self.view: Direction | None = None  # the view last emitted since the last reset
         self.held = 0  # bars since the current LONG/SHORT view was entered or confirmed again

@@ -10,7 +10,7 @@ from ais import PluginConfig
 from ais.agentkit import Outcomes, SymbolAgent, bar_signal, liquidity_score
 from ais.domain.market import Candle
 from ais.domain.signals import Direction, Signal
-from ais.indicators import Atr, RollingExtremes, RollingMean
+from ais.indicators import Atr, RollingExtremes, RollingMean, WindowMean
 
 _NONE: tuple[Signal, ...] = ()
 _LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
@@ -65,7 +65,7 @@ class _SymbolState:
         self.channel = RollingExtremes(window)  # highs / lows of the previous `window` bars
         self.atr = Atr(atr_period)
         self.volume = RollingMean(window)
-        self.quote_volume = RollingMean(window)
+        self.quote_volume = WindowMean(window)
         self.last_open: int | None = None  # open time (ms) of the last bar consumed
         self.view = _FLAT  # FLAT: no position; LONG/SHORT: the position taken
         self.held = 0  # bars since the entry of the current LONG/SHORT

@@ -13,7 +13,7 @@ from ais.agentkit import RESET, SKIP, Outcomes, bar_signal, bar_step, liquidity_
 from ais.context import AgentContext
 from ais.domain.market import Candle, FundingRate, MarketSnapshot
 from ais.domain.signals import Direction, Signal
-from ais.indicators import RollingMean, RollingMoments
+from ais.indicators import RollingMoments, WindowMean
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
 
@@ -100,7 +100,7 @@ class _SymbolState:
 
     def __init__(self, window: int, liquidity_window: int) -> None:
         self.funding = RollingMoments(window)  # funding rates, one per funding observation
-        self.quote_volume = RollingMean(liquidity_window)
+        self.quote_volume = WindowMean(liquidity_window)
         self.funding_ts: int | None = None  # ts of the last funding observation counted
         self.cum_funding = 0.0  # sum of every funding rate counted (for outcomes)
         self.last_open: int | None = None  # open time (ms) of the last bar consumed
