@@ -22,7 +22,7 @@ from ais.domain.risk import RiskState
 from ais.domain.signals import Signal
 from ais.errors import PluginError
 from ais.oms.manager import CLIENT_ID_PREFIX, OrderManager, order_payload
-from ais.plugins.host import ExchangeHandle, PluginHost, ignore_market
+from ais.plugins.host import ExchangeHandle, PluginHost, checked_signals, ignore_market
 from ais.portfolio.allocator import Allocator
 from ais.portfolio.ledger import Ledger
 from ais.risk.engine import RiskEngine
@@ -80,7 +80,7 @@ class Coordinator:
         self.stats = stats or RunStats()
         self.order_seq = order_seq
         self._short = run_id.split("-")[-1][:8]
-        self._agents = host.agent_runner(shared)
+        self._agent_calls = host.agent_calls(shared)
         self._arbitration = ArbitrationContext(host.agent_weights(), shared)
         self._on_market = [
             (f"exchanges.{name}", ex.on_market)
@@ -131,13 +131,21 @@ class Coordinator:
             self._assessed_revision = ledger.revision
             if self.risk.assess(portfolio, snapshot, now):
                 self.kill_switch_tripped()
-        signals, errors = self._agents(snapshot)
-        if errors:
-            stats.agent_errors += len(errors)
-            for agent, error in errors:
-                self.record(
-                    "agent.error", {"agent": agent, "error": f"{type(error).__name__}: {error}"}, ts=now
-                )
+        # the agents, inline (``run_agents``): a failing agent is skipped for this cycle, recorded
+        signals: list[Signal] | None = None
+        for agent_key, name, call, context in self._agent_calls:
+            try:
+                produced = call(snapshot, context)
+                if not produced:
+                    continue  # the usual bar: nothing allocated
+                checked = checked_signals(produced, name)
+            except Exception as exc:
+                self._agent_failed(agent_key, exc, now)
+                continue
+            if signals is None:
+                signals = checked
+            else:
+                signals.extend(checked)
         if signals:
             stats.signals += len(signals)
             selected = self.host.arbitrate(signals, self._arbitration)
@@ -169,6 +177,10 @@ class Coordinator:
             # group-committed like everything else: an order intent is flushed (with every event
             # before it) before the order is sent, which is what a restart needs to resume from
             self.record("cycle", {"n": stats.cycles}, ts=now)
+
+    def _agent_failed(self, agent: str, error: Exception, now: int) -> None:
+        self.stats.agent_errors += 1
+        self.record("agent.error", {"agent": agent, "error": f"{type(error).__name__}: {error}"}, ts=now)
 
     def _act(
         self, signal: Signal, snapshot: MarketSnapshot, now: int, portfolio: PortfolioSnapshot | None

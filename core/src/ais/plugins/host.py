@@ -277,57 +277,21 @@ class PluginHost:
 
     # -- agents and arbitration ----------------------------------------------------------------
 
-    def agent_runner(
-        self, shared: SharedState
-    ) -> Callable[[MarketSnapshot], tuple[list[Signal], list[tuple[str, Exception]]]]:
-        """A function that runs every agent on a snapshot: (valid signals, (agent, error) pairs).
-
-        An agent that raises, or returns an invalid signal, is skipped for that cycle; the others run.
-        """
-        agents = [
+    def agent_calls(self, shared: SharedState) -> list[AgentCall]:
+        """Each agent's ``ais_agent_signals`` with what running it needs, in ais.toml order:
+        ``(key, instance name, call, context)``. The coordinator runs them in its cycle (no call of
+        its own per bar); ``run_agents`` runs them anywhere else."""
+        return [
             (key, self.instances[key].spec.name, call, AgentContext(self.instances[key].spec.name, shared))
             for key, call in self._calls("ais_agent_signals")
         ]
 
-        nothing: tuple[list[Signal], list[tuple[str, Exception]]] = ([], [])  # never mutated by callers
-
-        if len(agents) == 1:  # the usual backtest: no loop, no accumulation
-            key, name, call, context = agents[0]
-
-            def run_one(snapshot: MarketSnapshot) -> tuple[list[Signal], list[tuple[str, Exception]]]:
-                try:
-                    produced = call(snapshot, context)
-                    if not produced:
-                        return nothing  # the common case, allocation-free
-                    return _checked(produced, name), []
-                except Exception as exc:
-                    return [], [(key, exc)]
-
-            return run_one
-
-        def run(snapshot: MarketSnapshot) -> tuple[list[Signal], list[tuple[str, Exception]]]:
-            signals: list[Signal] | None = None
-            errors: list[tuple[str, Exception]] | None = None
-            for key, name, call, context in agents:
-                try:
-                    produced = call(snapshot, context)
-                    if not produced:
-                        continue  # the common case, allocation-free
-                    checked = _checked(produced, name)
-                except Exception as exc:
-                    if errors is None:
-                        errors = []
-                    errors.append((key, exc))
-                    continue
-                if signals is None:
-                    signals = checked
-                else:
-                    signals.extend(checked)
-            if signals is None and errors is None:
-                return nothing
-            return signals or [], errors or []
-
-        return run
+    def agent_runner(
+        self, shared: SharedState
+    ) -> Callable[[MarketSnapshot], tuple[list[Signal], list[tuple[str, Exception]]]]:
+        """A function that runs every agent on a snapshot: (valid signals, (agent, error) pairs)."""
+        calls = self.agent_calls(shared)
+        return lambda snapshot: run_agents(calls, snapshot)
 
     def arbitrate(self, signals: Sequence[Signal], context: ArbitrationContext) -> list[Signal]:
         calls = self._calls("ais_arbitrate")
@@ -514,7 +478,29 @@ def _named(key: str, hook: str, call: Call) -> Call:
     return named
 
 
-def _checked(produced: Sequence[Signal], name: str) -> list[Signal]:
+#: ``(key, instance name, ais_agent_signals, context)`` of one agent (``PluginHost.agent_calls``)
+AgentCall = tuple[str, str, Callable[[MarketSnapshot, AgentContext], Sequence[Signal] | None], AgentContext]
+
+
+def run_agents(
+    calls: Sequence[AgentCall], snapshot: MarketSnapshot
+) -> tuple[list[Signal], list[tuple[str, Exception]]]:
+    """Every agent on ``snapshot``: (valid signals, (agent key, error) pairs). An agent that raises, or
+    returns an invalid signal, is skipped for that cycle; the others run. ``Coordinator.cycle`` does
+    the same inline."""
+    signals: list[Signal] = []
+    errors: list[tuple[str, Exception]] = []
+    for key, name, call, context in calls:
+        try:
+            produced = call(snapshot, context)
+            if produced:
+                signals.extend(checked_signals(produced, name))
+        except Exception as exc:
+            errors.append((key, exc))
+    return signals, errors
+
+
+def checked_signals(produced: Sequence[Signal], name: str) -> list[Signal]:
     """An agent's signals, validated and stamped with its instance name; raises on a bad one."""
     checked = []
     for signal in produced:
