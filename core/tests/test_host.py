@@ -165,6 +165,17 @@ def test_snapshots_merge_first_provider_wins() -> None:
     assert snap.candles["BBB/USD"] == b.candles["BBB/USD"][0]
 
 
+def test_a_snapshots_mappings_are_read_only_and_those_left_out_shared() -> None:
+    from ais.domain import NO_DATA, Candle
+
+    snap = MarketSnapshot(5, candles={"AAA/USD": Candle(0, 1.0, 1.0, 1.0, 1.0, 1.0)})
+    assert snap.tickers is NO_DATA and snap.books is NO_DATA and snap.funding is NO_DATA
+    assert MarketSnapshot(6).candles is NO_DATA and not NO_DATA
+    with pytest.raises(TypeError):
+        snap.tickers["AAA/USD"] = None  # type: ignore[index]
+    assert snap.price("AAA/USD") == 1.0
+
+
 def test_trace_hooks_logs_calls(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("AIS_TRACE_HOOKS", "1")
     host = host_with(("guards", Guard("traced", Threshold())))

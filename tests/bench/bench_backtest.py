@@ -16,7 +16,7 @@ Prints figures; asserts nothing.
   next open, zero fees, ``int(0.5 x equity / close)`` units. backtrader runs with ``stdstats=False``
   (no observers: its fastest ordinary set-up). A peer that is not installed is reported and skipped.
 - Before any timed run, each engine runs once untimed on 3,000 bars (``warm_up``): bytecode compiled,
-  files cached, for every engine alike. Then each engine is timed ``REPEAT`` times (2;
+  files cached, for every engine alike. Then each engine is timed ``REPEAT`` times (3;
   ``AIS_BENCH_REPEAT``) and the fastest run counts, for every engine alike: this machine's noise
   only ever slows a run down.
 - Targets from the issue: >= 1.0x backtesting.py, >= 10x backtrader, <= 200 MB peak RSS for AIS,
@@ -451,7 +451,7 @@ def warm_up(folder: Path, me: list[str], cli: bool, cross_config: Path) -> None:
 
 
 #: timed runs of each engine; the fastest counts (noise only ever slows a run down)
-REPEAT = int(os.environ.get("AIS_BENCH_REPEAT", "2"))
+REPEAT = int(os.environ.get("AIS_BENCH_REPEAT", "3"))
 
 
 def best_of(run: Callable[[int], Row]) -> Row:

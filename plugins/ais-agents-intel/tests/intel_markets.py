@@ -50,8 +50,5 @@ class FundingMarket(FakeMarket):
         snap = super().ais_data_snapshot(symbols, now_ms)
         if snap is None:
             return None
-        for symbol in symbols:
-            rate = self.latest(symbol, now_ms)
-            if rate is not None:
-                snap.funding[symbol] = rate
-        return snap
+        funding = {s: rate for s in symbols if (rate := self.latest(s, now_ms)) is not None}
+        return snap._replace(funding=funding) if funding else snap  # snapshots are read, never changed

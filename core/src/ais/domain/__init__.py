@@ -5,7 +5,7 @@ validates them where they enter or leave the process (store, API, config): see `
 """
 
 from ais.domain.events import Event
-from ais.domain.market import BookLevel, Candle, FundingRate, MarketSnapshot, OrderBook, Ticker
+from ais.domain.market import NO_DATA, BookLevel, Candle, FundingRate, MarketSnapshot, OrderBook, Ticker
 from ais.domain.orders import (
     Fill,
     MarketRules,
@@ -21,6 +21,7 @@ from ais.domain.risk import Action, RiskState, Verdict
 from ais.domain.signals import Direction, Signal
 
 __all__ = [
+    "NO_DATA",
     "Action",
     "BookLevel",
     "Candle",

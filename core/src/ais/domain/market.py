@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 
 class Candle(NamedTuple):
@@ -50,12 +52,16 @@ class FundingRate(NamedTuple):
     rate: float
 
 
+#: what a snapshot holds for a mapping its provider left out: one shared, read-only, empty mapping
+NO_DATA: Mapping[str, Any] = MappingProxyType({})
+
+
 class _SnapshotFields(NamedTuple):
     ts: int
-    candles: dict[str, Candle]
-    tickers: dict[str, Ticker]
-    books: dict[str, OrderBook]
-    funding: dict[str, FundingRate]
+    candles: Mapping[str, Candle]
+    tickers: Mapping[str, Ticker]
+    books: Mapping[str, OrderBook]
+    funding: Mapping[str, FundingRate]
     bar_ms: int
     gaps: frozenset[str]
 
@@ -69,8 +75,9 @@ class MarketSnapshot(_SnapshotFields):
     can reset rather than silently shift their indicators).
 
     Immutable, like a ``Candle``: one is built per bar, so it is a tuple (a data stream can build
-    them without running Python code: ``tuple.__new__(MarketSnapshot, fields)``); each mapping left
-    out is a new empty ``dict``.
+    them without running Python code: ``tuple.__new__(MarketSnapshot, fields)``). Its mappings are
+    read, never changed; each one left out is ``NO_DATA``, one shared read-only empty mapping (no new
+    dict per bar).
     """
 
     __slots__ = ()
@@ -78,10 +85,10 @@ class MarketSnapshot(_SnapshotFields):
     def __new__(
         cls,
         ts: int,
-        candles: dict[str, Candle] | None = None,
-        tickers: dict[str, Ticker] | None = None,
-        books: dict[str, OrderBook] | None = None,
-        funding: dict[str, FundingRate] | None = None,
+        candles: Mapping[str, Candle] | None = None,
+        tickers: Mapping[str, Ticker] | None = None,
+        books: Mapping[str, OrderBook] | None = None,
+        funding: Mapping[str, FundingRate] | None = None,
         bar_ms: int = 60_000,
         gaps: frozenset[str] = frozenset(),
     ) -> MarketSnapshot:
@@ -89,10 +96,10 @@ class MarketSnapshot(_SnapshotFields):
             cls,
             (
                 ts,
-                {} if candles is None else candles,
-                {} if tickers is None else tickers,
-                {} if books is None else books,
-                {} if funding is None else funding,
+                NO_DATA if candles is None else candles,
+                NO_DATA if tickers is None else tickers,
+                NO_DATA if books is None else books,
+                NO_DATA if funding is None else funding,
                 bar_ms,
                 gaps,
             ),

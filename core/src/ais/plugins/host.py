@@ -552,7 +552,7 @@ def _traced(hook: str, key: str, call: Call) -> Call:
     return traced
 
 
-def _keep_first(mine: dict[str, V], theirs: dict[str, V]) -> None:
+def _keep_first(mine: dict[str, V], theirs: Mapping[str, V]) -> None:
     """Add ``theirs`` to ``mine`` where ``mine`` has no value yet (the first provider wins)."""
     for symbol, value in theirs.items():
         mine.setdefault(symbol, value)

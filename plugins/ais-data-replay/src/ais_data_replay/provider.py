@@ -5,9 +5,9 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import count, islice, repeat, starmap
+from itertools import count, islice, repeat
 
-from ais.domain.market import Candle, FundingRate, MarketSnapshot
+from ais.domain.market import NO_DATA, Candle, FundingRate, MarketSnapshot
 from ais.markers import hookimpl
 from ais.plugins.base import Plugin
 from ais_data_replay.config import ReplayConfig
@@ -161,9 +161,9 @@ def _one_series(walk: _Walk, times: array[int], start: int, bar_ms: int) -> Iter
     fields = zip(
         islice(times, start, None),
         by_symbol,
-        starmap(dict, repeat(())),  # tickers, books and funding: a new empty dict each
-        starmap(dict, repeat(())),
-        starmap(dict, repeat(())),
+        repeat(NO_DATA),  # tickers, books and funding
+        repeat(NO_DATA),
+        repeat(NO_DATA),
         repeat(bar_ms),
         gaps,
     )
