@@ -17,8 +17,9 @@ Prints figures; asserts nothing.
   (no observers: its fastest ordinary set-up). A peer that is not installed is reported and skipped.
 - Before any timed run, each engine runs once untimed on 3,000 bars (``warm_up``): bytecode compiled,
   files cached, for every engine alike. Then each engine is timed ``REPEAT`` times (3;
-  ``AIS_BENCH_REPEAT``) and the fastest run counts, for every engine alike: this machine's noise
-  only ever slows a run down.
+  ``AIS_BENCH_REPEAT``), the engines taking turns (each round runs every engine once), and the
+  fastest run counts, for every engine alike: this machine's noise only ever slows a run down, and
+  its speed drifts over minutes, so no engine gets the slow or the fast spell to itself.
 - Targets from the issue: >= 1.0x backtesting.py, >= 10x backtrader, <= 200 MB peak RSS for AIS,
   the bundled market in < 5 s.
 
@@ -454,12 +455,20 @@ def warm_up(folder: Path, me: list[str], cli: bool, cross_config: Path) -> None:
 REPEAT = int(os.environ.get("AIS_BENCH_REPEAT", "3"))
 
 
-def best_of(run: Callable[[int], Row]) -> Row:
-    """The fastest (process wall) of ``REPEAT`` runs of ``run(k)``, each on its own files; the
-    last run's row if none succeeded."""
-    done = [run(k) for k in range(REPEAT)]
-    ok = [row for row in done if row[0] is not None]
-    return min(ok, key=lambda row: row[1]) if ok else done[-1]
+def fastest_of_rounds(runners: dict[str, Callable[[int], Row]]) -> dict[str, Row]:
+    """The fastest (process wall) of ``REPEAT`` runs of each engine, the engines taking turns (round
+    ``k`` runs each once, ``run(k)`` on its own files): a machine whose speed drifts during the bench
+    then slows every engine alike, rather than whichever ran during a slow spell. An engine's last row
+    if none of its runs succeeded."""
+    done: dict[str, list[Row]] = {name: [] for name in runners}
+    for k in range(REPEAT):
+        for name, run in runners.items():
+            done[name].append(run(k))
+    rows = {}
+    for name, runs in done.items():
+        ok = [row for row in runs if row[0] is not None]
+        rows[name] = min(ok, key=lambda row: row[1]) if ok else runs[-1]
+    return rows
 
 
 def rate(bars: int, seconds: float) -> str:
@@ -488,7 +497,7 @@ def main() -> None:
         cross_config.write_text(SYNTHETIC_TOML.format(agents="", lot=1.0, **fields))
         me = [sys.executable, __file__]
         warm_up(folder, me, cli, cross_config)
-        rows: dict[str, Row] = {}
+        runners: dict[str, Callable[[int], Row]] = {}
         ours = ["AIS momentum, CLI", "AIS momentum", "AIS crossover"]
         if cli:
 
@@ -497,28 +506,30 @@ def main() -> None:
                 return spawn(cmd, folder, cache)
 
             # each run with a new, empty column cache: it parses the CSV like the peers do
-            rows["AIS momentum, CLI"] = best_of(lambda k: ais_backtest(str(folder / f"cli-{k}.sqlite")))
+            runners["AIS momentum, CLI"] = lambda k: ais_backtest(str(folder / f"cli-{k}.sqlite"))
             # with the column cache a first run left: every backtest of a sweep after the first
             warm = folder / "cache-warm"
             ais_backtest(str(folder / "cli-cold.sqlite"), warm)
-            rows["AIS CLI, cache warm"] = best_of(
-                lambda k: ais_backtest(str(folder / f"cli-warm-{k}.sqlite"), warm)
+            runners["AIS CLI, cache warm"] = lambda k: ais_backtest(
+                str(folder / f"cli-warm-{k}.sqlite"), warm
             )
             ours.insert(1, "AIS CLI, cache warm")
-        rows["AIS momentum"] = best_of(
-            lambda k: spawn([*me, "--ais-child", str(config), str(folder / f"rb-{k}.sqlite")], folder)
+        runners["AIS momentum"] = lambda k: spawn(
+            [*me, "--ais-child", str(config), str(folder / f"rb-{k}.sqlite")], folder
         )
         cross = [*me, "--ais-cross-child", str(cross_config)]
-        rows["AIS crossover"] = best_of(lambda k: spawn([*cross, str(folder / f"x-{k}.sqlite")], folder))
+        runners["AIS crossover"] = lambda k: spawn([*cross, str(folder / f"x-{k}.sqlite")], folder)
+        skipped: dict[str, Row] = {}
         for name, module, flag in (
             ("backtesting.py", "backtesting", "--backtesting-child"),
             ("backtrader", "backtrader", "--backtrader-child"),
         ):
             if has(module) and has("pandas"):
                 command = [*me, flag, str(market)]
-                rows[name] = best_of(lambda k, command=command: spawn(command, folder))
+                runners[name] = lambda k, command=command: spawn(command, folder)
             else:
-                rows[name] = (None, 0.0, 0.0, f"not installed ({module}, pandas): skipped")
+                skipped[name] = (None, 0.0, 0.0, f"not installed ({module}, pandas): skipped")
+        rows = fastest_of_rounds(runners) | skipped
 
         print(f"\n{'engine':<19} {'process wall':>27} {'run only (data loaded)':>29} {'peak RSS':>10}"
               f" {'trades':>7}  final equity")
