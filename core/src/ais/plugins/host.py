@@ -83,6 +83,7 @@ class PluginHost:
             self.register(instance)
         self._resolved: dict[str, list[tuple[str, Call]]] = {}
         self._assess_calls: list[tuple[str, Call]] = []
+        self._floor_calls: dict[str, Call] = {}
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -346,7 +347,7 @@ class PluginHost:
     def guard_nav_floor(self, portfolio: PortfolioSnapshot, context: GuardContext) -> float:
         """The NAV above which no assessing guard's answer can change (``ais_guard_nav_floor``): the
         highest of their floors; ``inf`` (assess every cycle) as soon as one gives none."""
-        floors = dict(self._calls("ais_guard_nav_floor"))
+        floors = self._floor_calls or dict(self._calls("ais_guard_nav_floor"))
         highest = -math.inf
         for key, _ in self._assess_calls or self._calls("ais_guard_assess"):
             call = floors.get(key)
@@ -363,7 +364,9 @@ class PluginHost:
         return highest
 
     def has_guard_assessments(self) -> bool:
+        """Whether a guard assesses the portfolio; resolves the assessing and NAV-floor calls once."""
         self._assess_calls = self._calls("ais_guard_assess")
+        self._floor_calls = dict(self._calls("ais_guard_nav_floor"))
         return bool(self._assess_calls)
 
     # -- exchanges ----------------------------------------------------------------------------

@@ -80,12 +80,11 @@ class RiskEngine:
             return None, [
                 Verdict("risk", Action.REJECT, RISK_REDUCING, "risk state is reducing: order adds exposure")
             ]
-        rejections = [
+        passed, reduce_only = Action.PASS, Action.REDUCE_ONLY
+        rejections = [  # REJECT, HALT, and REDUCE_ONLY unless the order reduces: a PASS is let go first
             v
             for v in self._host.guard_checks(order, portfolio, self._context(market, now_ms))
-            if v.action is Action.REJECT
-            or v.action is Action.HALT
-            or (v.action is Action.REDUCE_ONLY and not reducing)
+            if v.action is not passed and (v.action is not reduce_only or not reducing)
         ]
         if rejections:
             return None, rejections
