@@ -135,35 +135,30 @@ def test_fast_reader_leaves_repeated_rows_to_the_careful_one(tmp_path: Path) -> 
     assert readers.load_candles(repeated, "r").duplicates == 1
 
 
-def test_a_bad_value_is_reported_by_the_careful_reader(tmp_path: Path) -> None:
-    """Arrow refuses the file (text where a number goes): the careful reader names the line."""
-    rows = [f"{T0 + i * MINUTE},1,2,0.5,1.5,10" for i in range(400)]
-    rows[350] = f"{T0 + 350 * MINUTE},1,2,oops,1.5,10"
-    path = tmp_path / "bad.csv"
-    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
-    assert readers._fast_csv(path, readers.CANDLE_COLUMNS) is None
-    with pytest.raises(ConfigError, match=r"bad\.csv: line 352: cannot parse .*oops"):
-        readers.load_candles(path, "bad.csv")
+def one_odd_close(path: Path, value: str, rows: int = 50, at: int = 20) -> Path:
+    """A candle file whose row ``at`` (line ``at + 2``) has ``value`` as its close."""
+    lines = [f"{T0 + i * MINUTE},1,2,0.5,{value if i == at else 1.5},10" for i in range(rows)]
+    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(lines) + "\n")
+    return path
 
 
 @pytest.mark.parametrize(
     ("value", "why"),
     [
+        ("oops", "could not convert string to float: 'oops'"),
         ("nan", "'nan' is not a finite number"),
         ("inf", "'inf' is not a finite number"),
         ("", "could not convert string to float: ''"),
         ("1,7", "expected 6 fields, got 7"),
     ],
 )
-def test_what_arrow_reads_but_a_candle_may_not_hold_is_refused_by_line(
+def test_what_arrow_refuses_or_a_candle_may_not_hold_is_named_by_line(
     tmp_path: Path, value: str, why: str
 ) -> None:
-    """Arrow parses NaN and infinities, and an extra field or an empty value is its error: in each case
-    the careful reader reads the file and names the line, so both paths accept the same files."""
-    rows = [f"{T0 + i * MINUTE},1,2,0.5,1.5,10" for i in range(50)]
-    rows[20] = f"{T0 + 20 * MINUTE},1,2,0.5,{value},10"
-    path = tmp_path / "odd.csv"
-    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    """Text is Arrow's error; Arrow parses NaN and infinities; an extra field or an empty value is its
+    error: in each case the careful reader reads the file and names the line, so both paths accept
+    the same files."""
+    path = one_odd_close(tmp_path / "odd.csv", value)
     assert readers._fast_csv(path, readers.CANDLE_COLUMNS) is None
     with pytest.raises(ConfigError, match=rf"odd\.csv: line 22: (cannot parse .* \()?{why}"):
         readers.load_candles(path, "odd.csv")
@@ -238,12 +233,18 @@ def test_the_child_parses_what_this_process_parses(
     assert (child.columns.times, child.columns.values) == (here.columns.times, here.columns.values)
 
 
-def test_a_bad_row_in_the_childs_file_is_named_by_the_careful_reader(tmp_path: Path, in_child: None) -> None:
-    rows = [f"{T0 + i * MINUTE},1,2,0.5,1.5,10" for i in range(400)]
-    rows[350] = f"{T0 + 350 * MINUTE},1,2,oops,1.5,10"
-    path = tmp_path / "bad.csv"
-    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+def test_a_bad_row_in_the_childs_file_is_named_by_the_careful_reader(
+    tmp_path: Path, in_child: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child sends nothing back; the careful reader then names the line, and Arrow never parses
+    in this process (its memory stays out of the run's)."""
+    path = one_odd_close(tmp_path / "bad.csv", "oops", rows=400, at=350)
     assert readers._in_child(path, (6, [0, 1, 2, 3, 4, 5])) is None, "the child sends nothing"
+
+    def not_here(*args: object) -> None:
+        raise AssertionError("Arrow's columns built in the parent")
+
+    monkeypatch.setattr(readers, "_to_columns", not_here)
     with pytest.raises(ConfigError, match=r"bad\.csv: line 352: cannot parse .*oops"):
         readers.load_candles(path, "bad.csv")
 

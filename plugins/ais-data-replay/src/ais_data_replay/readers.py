@@ -239,9 +239,9 @@ def _fast_csv(source: Source, columns: Sequence[str]) -> Loaded | None:
             return None
         layout = (len(names), [names.index(c) for c in columns])
         handle.seek(0)
-        big = _size(handle) >= CHILD_MIN_BYTES
-        out = _in_child(source, layout) if isinstance(source, Path) and big and _can_fork() else None
-        if out is None:
+        if isinstance(source, Path) and _size(handle) >= CHILD_MIN_BYTES and _can_fork():
+            out = _in_child(source, layout)  # nothing back: the careful reader, never Arrow in here
+        else:
             out = _to_columns(_arrow_read(handle, layout), len(columns))
     if out is None:
         return None
