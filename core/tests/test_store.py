@@ -28,6 +28,23 @@ def test_batches_and_reads_back(tmp_path: Path) -> None:
     assert store.verify() == (10, None)
 
 
+def test_a_new_store_has_large_pages_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    from ais.store.events import PAGE_SIZE
+
+    filled(tmp_path / "new.sqlite").close()
+    assert sqlite3.connect(tmp_path / "new.sqlite").execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+    old = tmp_path / "old.sqlite"
+    db = sqlite3.connect(old)
+    db.execute("PRAGMA page_size=4096")
+    db.execute("CREATE TABLE t (x)")  # the file exists: its page size is fixed
+    db.close()
+    store = EventStore(old)  # opens and extends the file as it is
+    store.append("test", {"i": 1}, 1000, "run")
+    store.close()
+    assert sqlite3.connect(old).execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert EventStore(old).verify() == (1, None)
+
+
 def test_update_and_delete_refused(tmp_path: Path) -> None:
     filled(tmp_path / "s.sqlite").close()
     db = sqlite3.connect(tmp_path / "s.sqlite")
