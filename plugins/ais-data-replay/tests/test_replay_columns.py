@@ -263,3 +263,12 @@ def test_no_fork_while_other_threads_run(
     monkeypatch.setattr(threading, "active_count", lambda: 2)
     loaded = readers.load_candles(minute_bars, "SYN_USD.csv")
     assert len(loaded.columns) == BARS
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
+    """Files saved by spreadsheet programs often start with a UTF-8 byte-order mark."""
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbftimestamp,open,high,low,close,volume\n1000,1,2,0.5,1.5,10\n2000,1,2,0.5,1.6,10\n")
+    fast = readers._fast_csv(path, readers.CANDLE_COLUMNS)
+    assert fast is not None and list(fast.columns.times) == [1000, 2000]
+    assert list(fast.columns.values[3]) == [1.5, 1.6]
