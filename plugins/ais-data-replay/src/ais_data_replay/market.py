@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import compress, count, islice
-from operator import sub
+from itertools import compress, count
 from pathlib import Path
 
 from ais.config.messages import did_you_mean
 from ais.errors import ConfigError
 from ais_data_replay.config import ReplayConfig
-from ais_data_replay.readers import Columns, Source, load_candles, load_funding
+from ais_data_replay.readers import Columns, Source, load_candles, load_funding, time_steps
 from ais_data_replay.samples import bundled_market, bundled_names
 from ais_data_replay.series import CandleSeries, FundingSeries, Gap, Timeline
 
@@ -91,17 +89,12 @@ def _sources(instance: str, config: ReplayConfig) -> tuple[Files, Files]:
     return candles, funding
 
 
-def _steps(times: array[int]) -> map[int]:
-    """The distances between consecutive times, computed without a Python frame per bar."""
-    return map(sub, islice(times, 1, None), times)
-
-
 def _spacing(columns: Columns) -> int | None:
     """The most common distance between consecutive open times (ties: the shortest), or ``None``."""
     even = columns.even_step()
     if even is not None:
         return even
-    counts = Counter(_steps(columns.times))
+    counts = Counter(time_steps(columns.times))
     if not counts:
         return None
     top = max(counts.values())
@@ -138,7 +131,7 @@ def _check_grid(columns: Columns, bar_ms: int, label: str) -> None:
     if even is not None and even % bar_ms == 0:
         return
     times = columns.times
-    off = next(compress(count(1), map(bar_ms.__rmod__, _steps(times))), None)  # the first bad bar
+    off = next(compress(count(1), map(bar_ms.__rmod__, time_steps(times))), None)  # the first bad bar
     if off is not None:
         a, b = times[off - 1], times[off]
         raise ConfigError(

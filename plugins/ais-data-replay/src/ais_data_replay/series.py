@@ -12,12 +12,11 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from heapq import merge
-from itertools import compress, groupby, islice
-from operator import sub
+from itertools import compress, groupby
 from typing import NamedTuple
 
 from ais.domain.market import Candle, FundingRate
-from ais_data_replay.readers import Columns
+from ais_data_replay.readers import Columns, time_steps
 
 #: ``tuple.__new__``: builds a NamedTuple from a tuple without the Python-level ``__new__`` of the class
 _new_tuple = tuple.__new__
@@ -53,8 +52,7 @@ class CandleSeries:
             self.after_gap = frozenset()
         else:  # by C-level iteration (steps = ts[1:] - ts[:-1]): no Python frame per bar
             self.close_times = array("q", map(bar_ms.__add__, ts))
-            steps = map(sub, islice(ts, 1, None), ts)
-            self.after_gap = frozenset(compress(range(1, len(ts)), map(bar_ms.__lt__, steps)))
+            self.after_gap = frozenset(compress(range(1, len(ts)), map(bar_ms.__lt__, time_steps(ts))))
         self.cursor = 0  # invariant after each look-up: cursor == bisect_left(close_times, now_ms)
 
     def __len__(self) -> int:
