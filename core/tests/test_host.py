@@ -91,6 +91,23 @@ def test_agent_that_raises_is_skipped_and_reported() -> None:
     assert "confidence must be in [0, 1]" in str(errors[1][1])
 
 
+class BareSignalAgent(Plugin[PluginConfig]):
+    @hookimpl
+    def ais_agent_signals(self, snapshot: MarketSnapshot, context: Any) -> Any:
+        return Signal("AAA/USD", Direction.LONG, 0.5, 0.01, 60, 0.5, "not in a list", snapshot.ts)
+
+
+def test_a_bare_signal_instead_of_a_sequence_is_refused_by_name() -> None:
+    """A Signal is a NamedTuple: iterated, it would yield its fields; core names the mistake."""
+    host = host_with(("agents", BareSignalAgent("bare", PluginConfig())))
+    snapshot = next(FakeMarket({"AAA/USD": synthetic_candles(3)}).snapshots())
+    signals, errors = host.agent_runner(SharedState())(snapshot)
+    assert signals == []
+    assert [(key, str(error)) for key, error in errors] == [
+        ("agents.bare", "returned a Signal, not a sequence of signals")
+    ]
+
+
 @pytest.mark.parametrize("agent", [BrokenAgent, OutOfRangeAgent, Agent])
 def test_a_lone_agent_is_run_like_one_of_several(agent: type[Plugin[PluginConfig]]) -> None:
     snapshot = next(FakeMarket({"AAA/USD": synthetic_candles(3)}).snapshots())

@@ -43,6 +43,7 @@ def random_walk(seed: int, marks: int) -> tuple[Ledger, list[float], list[float]
             sum((price - h.avg_price) * h.quantity for h in ledger.holdings.values() if h.quantity)
         )
         assert ledger.unrealized == pytest.approx(unrealized[-1], abs=1e-9)
+    ledger.flush_path()
     assert list(ts_path) == [START + (i + 1) * MINUTE for i in range(marks)]
     return ledger, list(nav_path), unrealized
 
@@ -83,3 +84,23 @@ def test_a_new_day_starts_at_the_last_nav_of_the_day_before() -> None:
     ledger.mark(bar(day_end + MINUTE, 98.0))  # the same day, below the peak: nothing moves the levels
     assert ledger.revision == revision
     assert ledger.day_start_nav == 1_010.0
+
+
+def test_the_path_is_packed_at_each_new_day_and_on_flush() -> None:
+    """``record_path``'s arrays hold every mark before the current day; ``flush_path`` adds the rest,
+    values unchanged (the ms times through struct's native 8-byte integers)."""
+    ledger = Ledger(1_000.0)
+    ts_path, nav_path, gross_path = array("q"), array("d"), array("d")
+    ledger.record_path(ts_path, nav_path, gross_path)
+    ledger.apply_fill(fill(0, Side.BUY, 2.0, 100.0, START))
+    day = 1_440
+    times = [START + (i + 1) * MINUTE for i in range(day + 10)]  # the last 11 marks fall on day two
+    prices = [100.0 + i / 7 for i in range(len(times))]
+    for ts, price in zip(times, prices, strict=True):
+        ledger.mark(bar(ts, price))
+    assert len(ts_path) == day - 1  # packed when the first mark of day two came
+    ledger.flush_path()
+    ledger.flush_path()  # nothing left: adds nothing
+    assert list(ts_path) == times
+    assert list(nav_path) == [1_000.0 - 200.0 + 2.0 * p for p in prices]
+    assert list(gross_path) == [2.0 * p for p in prices]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -36,7 +35,7 @@ def manager(
 
 
 def signed(keyring: Keyring, n: int = 1, **changes: Any) -> Any:
-    order = replace(sample_order(n=n), **changes)
+    order = sample_order(n=n)._replace(**changes)
     return order.with_token(sign(order, keyring, NOW, 300))
 
 
@@ -62,9 +61,9 @@ def test_replay_refused() -> None:
 
 def test_tampered_expired_unknown_key_refused() -> None:
     oms, events, keyring = manager()
-    assert oms.submit(replace(signed(keyring, 1), quantity=99.0)) is None
+    assert oms.submit(signed(keyring, 1)._replace(quantity=99.0)) is None
     other = Keyring.ephemeral()
-    order = replace(sample_order(n=2))
+    order = sample_order(n=2)
     assert oms.submit(order.with_token(sign(order, other, NOW, 300))) is None
     order3 = sample_order(n=3)
     assert oms.submit(order3.with_token(sign(order3, keyring, NOW - 301_000, 300))) is None
@@ -102,7 +101,7 @@ def test_fills_move_the_status_and_are_deduplicated() -> None:
     part = Fill("t1", order.client_order_id, "test", order.symbol, Side.BUY, 0.4, 0.1, 0.0, NOW)
     assert oms.apply_fill(part) and oms.records[order.client_order_id].status is OrderStatus.PARTIALLY_FILLED
     assert not oms.apply_fill(part)
-    rest = replace(part, trade_id="t2", quantity=0.6)
+    rest = part._replace(trade_id="t2", quantity=0.6)
     assert oms.apply_fill(rest) and oms.records[order.client_order_id].status is OrderStatus.FILLED
     assert not oms.live
 

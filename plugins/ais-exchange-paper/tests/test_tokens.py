@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import pytest
 from ais_exchange_paper.venue import PaperExchange
@@ -59,7 +58,7 @@ def test_unsigned_order_is_refused_before_place_order(venue: RecordingVenue) -> 
 def test_tampered_order_is_refused_before_place_order(venue: RecordingVenue, keyring: Keyring,
                                                       tamper: dict) -> None:
     with pytest.raises(TokenError) as info:
-        venue.ais_exchange_submit(replace(signed(order(Side.BUY, 1.0), keyring), **tamper))
+        venue.ais_exchange_submit(signed(order(Side.BUY, 1.0), keyring)._replace(**tamper))
     assert info.value.reason == "BAD_SIGNATURE"
     _assert_untouched(venue)
 

@@ -48,10 +48,11 @@ class EquityRecorder:
     ``Ledger.record_path``); with ``closes``, ``record`` (for ``Run.on_bar``, else ``None``) appends
     each bar's closes after the cycle (what the report draws trades on)."""
 
-    __slots__ = ("curve", "record")
+    __slots__ = ("_curve", "_ledger", "record")
 
     def __init__(self, ledger: Ledger, coordinator: Coordinator, initial: float, closes: bool = True) -> None:
-        curve = self.curve = EquityCurve(initial)
+        curve = self._curve = EquityCurve(initial)
+        self._ledger = ledger
         ledger.record_path(curve.ts, curve.nav, curve.gross)
         self.record: Callable[[int], None] | None = None
         if not closes:
@@ -72,3 +73,9 @@ class EquityRecorder:
                 add[1](candle.close)
 
         self.record = record
+
+    @property
+    def curve(self) -> EquityCurve:
+        """The curve up to the last mark (the ledger buffers the current day's marks)."""
+        self._ledger.flush_path()
+        return self._curve

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 
-@dataclass(slots=True, frozen=True)
-class Position:
+class Position(NamedTuple):
     """A signed quantity (negative = short) with its average entry price."""
 
     venue: str

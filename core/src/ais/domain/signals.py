@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Direction(StrEnum):
@@ -12,8 +12,7 @@ class Direction(StrEnum):
     FLAT = "flat"
 
 
-@dataclass(slots=True, frozen=True)
-class Signal:
+class Signal(NamedTuple):
     """An agent's view of one symbol.
 
     - ``confidence`` in [0, 1]; ``expected_return`` a fraction over ``horizon_s`` seconds;

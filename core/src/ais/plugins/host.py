@@ -505,6 +505,8 @@ def run_agents(
 
 def checked_signals(produced: Sequence[Signal], name: str) -> list[Signal]:
     """An agent's signals, validated and stamped with its instance name; raises on a bad one."""
+    if isinstance(produced, Signal):  # a Signal is a tuple too: iterating it would yield its fields
+        raise TypeError("returned a Signal, not a sequence of signals")
     checked = []
     for signal in produced:
         if not isinstance(signal, Signal):
@@ -517,9 +519,7 @@ def checked_signals(produced: Sequence[Signal], name: str) -> list[Signal]:
 
 
 def _with_agent(signal: Signal, agent: str) -> Signal:
-    from dataclasses import replace
-
-    return replace(signal, agent=agent)
+    return signal._replace(agent=agent)
 
 
 def _positional(function: Call, impl_args: tuple[str, ...], spec_args: tuple[str, ...]) -> Call:

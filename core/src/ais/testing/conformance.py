@@ -325,9 +325,7 @@ class ExchangeContract:
             started.ais_exchange_submit(sample_order(symbol, venue=started.name))
 
     def test_refuses_tampered_order(self, started: Any, keyring: Keyring, symbol: str) -> None:
-        from dataclasses import replace
-
-        order = replace(self._signed(keyring, symbol, started.name), quantity=100.0)
+        order = self._signed(keyring, symbol, started.name)._replace(quantity=100.0)
         with pytest.raises(TokenError):
             started.ais_exchange_submit(order)
 
