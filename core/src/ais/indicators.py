@@ -154,28 +154,38 @@ class DualMean:
     def push(self, value: float) -> None:
         buffer = self._buffer
         pos = self._pos
-        count = self._count
+        if self.full:  # the steady state, every bar after the warm-up: both windows slide
+            self.slow_sum += value - buffer[pos]
+            self.fast_sum += value - buffer[pos - self._fast]  # a negative index wraps round the ring
+            buffer[pos] = value
+            pos += 1
+            if pos == self._slow:
+                pos = 0
+                self._resum()
+            self._pos = pos
+            return
+        count = self._count = self._count + 1
         slow = self._slow
         fast = self._fast
-        if count < slow:
-            count = self._count = count + 1
-            self.slow_sum += value
-            if count == slow:
-                self.full = True
-        else:
-            self.slow_sum += value - buffer[pos]
+        self.slow_sum += value
         if count <= fast:
             self.fast_sum += value
-        else:  # the value pushed `fast` places ago (a negative index wraps round the full ring)
+        else:  # the value pushed `fast` places ago
             self.fast_sum += value - buffer[pos - fast]
         buffer[pos] = value
         pos += 1
+        if count == slow:
+            self.full = True
         if pos == slow:
             pos = 0
-            if count == slow:  # drop the accumulated rounding residue
-                self.slow_sum = fsum(buffer)
-                self.fast_sum = fsum(buffer[slow - fast :])
+            self._resum()
         self._pos = pos
+
+    def _resum(self) -> None:
+        """Drop the accumulated rounding residue: the sums afresh, once a lap of the full ring."""
+        buffer = self._buffer
+        self.slow_sum = fsum(buffer)
+        self.fast_sum = fsum(buffer[self._slow - self._fast :])
 
     @property
     def count(self) -> int:

@@ -81,11 +81,13 @@ class RiskEngine:
                 Verdict("risk", Action.REJECT, RISK_REDUCING, "risk state is reducing: order adds exposure")
             ]
         passed, reduce_only = Action.PASS, Action.REDUCE_ONLY
-        rejections = [  # REJECT, HALT, and REDUCE_ONLY unless the order reduces: a PASS is let go first
-            v
-            for v in self._host.guard_checks(order, portfolio, self._context(market, now_ms))
-            if v.action is not passed and (v.action is not reduce_only or not reducing)
-        ]
+        rejections: list[Verdict] = []
+        # REJECT, HALT, and REDUCE_ONLY unless the order reduces: a PASS is let go first. A loop, not a
+        # comprehension: that would be a function and a closure cell per order
+        for verdict in self._host.guard_checks(order, portfolio, self._context(market, now_ms)):
+            action = verdict.action
+            if action is not passed and (action is not reduce_only or not reducing):
+                rejections.append(verdict)
         if rejections:
             return None, rejections
         return order.with_token(sign(order, self._keyring, now_ms, self._ttl_s)), []

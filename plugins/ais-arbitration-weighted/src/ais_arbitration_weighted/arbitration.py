@@ -86,6 +86,15 @@ class WeightedArbitration(Plugin[WeightedArbitrationConfig]):
                 return []
             multiplier = regime_multiplier(table, only.agent, shared.get("regime", only.symbol))
             return [only] if score(only, weights.get(only.agent, 1.0), multiplier) > 0.0 else []
+        return self._contest(signals, context)
+
+    def _contest(self, signals: Sequence[Signal], context: ArbitrationContext) -> list[Signal]:
+        """Several signals, or a group: the best per symbol, groups all or nothing. Out of
+        ``ais_arbitrate``: its comprehensions' closure would cost the usual single signal a cell."""
+        weights = context.weights
+        shared = context.shared
+        table = self._regime_weights
+        min_confidence = self._min_confidence
         # symbol -> (is FLAT, −score, agent, index): the smallest key is the best single signal.
         best: dict[str, tuple[int, float, str, int]] = {}
         groups: dict[tuple[str, str], _Group] = {}
