@@ -156,8 +156,12 @@ def _one_series(walk: _Walk, times: array[int], start: int, bar_ms: int) -> Iter
     rows = zip(*(islice(column, start, None) for column in columns), strict=True)
     candles = map(_new_tuple, repeat(Candle), rows)
     by_symbol = map(dict, zip(zip(repeat(walk.symbol), candles)))  # {symbol: candle}, one per bar
-    flagged = frozenset((walk.symbol,))
-    gaps = map(dict.fromkeys(walk.after_gap, flagged).get, count(start), repeat(_NO_GAPS))
+    gaps: Iterator[frozenset[str]]
+    if walk.after_gap:
+        flagged = frozenset((walk.symbol,))
+        gaps = map(dict.fromkeys(walk.after_gap, flagged).get, count(start), repeat(_NO_GAPS))
+    else:  # the usual file: no index to count per bar
+        gaps = repeat(_NO_GAPS)
     fields = zip(
         islice(times, start, None),
         by_symbol,
